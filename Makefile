@@ -1,0 +1,37 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# kvmlite: build the module and the selftests, run the rigs.
+#
+#   make             kvmlite.ko and the selftests
+#   make check       every test, inside the emulated hosts (installs packages)
+#   make run         boot a guest (on the host with VT-x/AMD-V, else emulated)
+
+# The kernel tree to build against: the running kernel's build tree when it
+# exists, else the installed Debian linux-headers-amd64 tree.
+KDIR ?= $(shell if [ -d /lib/modules/$$(uname -r)/build ]; then \
+		echo /lib/modules/$$(uname -r)/build; \
+	else \
+		ls -d /lib/modules/*-amd64/build 2>/dev/null | sort -V | tail -n 1; \
+	fi)
+
+.PHONY: all module selftests clean check check-svm run
+
+all: module selftests
+
+module:
+	@test -n "$(KDIR)" || { echo "no kernel build tree: install linux-headers-amd64 or set KDIR" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+selftests:
+	$(MAKE) -C selftests
+
+check:
+	bash rig/check.sh
+
+check-svm:
+	bash rig/check.sh svm
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	$(MAKE) -C selftests clean
+	rm -rf rig/out
