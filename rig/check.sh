@@ -233,6 +233,7 @@ write_init() {
 #!/bin/sh
 # kvmlite test VM /init, written by rig/check.sh. Runs one device stage per
 # entry of $DEVICES, then dumps the kernel log and powers off.
+# shellcheck disable=SC1091,SC2013
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
@@ -310,7 +311,7 @@ echo "# rig: kernel taint flags: $(cat /proc/sys/kernel/tainted)"
 mark dmesg-begin
 dmesg
 mark dmesg-end
-mark done
+mark "done"
 poweroff -f
 EOF
 	chmod 755 "$1"
@@ -326,7 +327,11 @@ make_initramfs() {
 	mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,rig/mod/kvm,rig/mod/kvmlite}
 	mknod -m 600 "$root/dev/console" c 5 1 2>/dev/null || true
 
-	# busybox and its applet links
+	# busybox (the static one from busybox-static) and its applet links
+	if readelf -l /bin/busybox | grep -q 'program interpreter'; then
+		warn "/bin/busybox is not static: install busybox-static"
+		return 1
+	fi
 	cp /bin/busybox "$root/bin/busybox"
 	/bin/busybox --list-full | while read -r l; do
 		[ -e "$root/$l" ] || ln -s /bin/busybox "$root/$l"

@@ -3,7 +3,7 @@
 # Checks rig/check.sh's log parser on crafted serial logs in rig/testdata/.
 # Usage: bash rig/test-parser.sh   (no VM, no build; a few seconds)
 set -uo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")"
+cd "$(dirname "${BASH_SOURCE[0]}")" || exit 2
 
 bad=0
 # expect LOG EXIT "LAST LINE"
@@ -14,7 +14,7 @@ expect() {
 	last=$(tail -n 1 <<<"$out")
 	if [ "$rc" != "$2" ] || [ "$last" != "$3" ]; then
 		echo "FAIL $1: exit $rc (want $2), last line '$last' (want '$3')"
-		echo "$out" | sed 's/^/    /'
+		printf '    %s\n' "${out//$'\n'/$'\n'    }"
 		bad=$((bad + 1))
 	else
 		echo "ok   $1: $last"
