@@ -21,6 +21,7 @@
 #                       /lib/modules/*-amd64 with build/ and /boot/vmlinuz-*)
 #   RIG_SELFTESTS=DIR   take build/ and run_tests.sh from DIR instead of
 #                       building selftests/ (for testing the rig itself)
+#   RIG_MODULE=FILE     load this prebuilt kvmlite.ko instead of building one
 #
 # Output: build logs and per stage a streamed serial console, then a summary:
 #   one line per stage "svm/kvmlite: P passed, F failed, S skipped", the
@@ -41,6 +42,7 @@ DEVICES=${DEVICES:-kvmlite kvm}
 TEST_TIMEOUT=${TEST_TIMEOUT:-180}
 RIG_TIMEOUT=${RIG_TIMEOUT:-900}
 RIG_SELFTESTS=${RIG_SELFTESTS:-}
+RIG_MODULE=${RIG_MODULE:-}
 
 PACKAGES=(qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static cpio)
 
@@ -119,6 +121,12 @@ find_kver() {
 # Build kvmlite.ko for KVER; KVMLITE_KO is set only if it built for KVER.
 build_module() {
 	local log="$OUT/build-module.log" vermagic
+	if [ -n "$RIG_MODULE" ]; then
+		say "using the prebuilt RIG_MODULE=$RIG_MODULE"
+		cp "$RIG_MODULE" "$OUT/kvmlite.ko" || { rig_failure "build: no $RIG_MODULE"; return 1; }
+		KVMLITE_KO="$OUT/kvmlite.ko"
+		return 0
+	fi
 	say "make module KDIR=/lib/modules/$KVER/build"
 	if ! make -C "$TOP" -j"$(nproc)" module KDIR="/lib/modules/$KVER/build" 2>&1 | tee "$log"; then
 		echo "---- kvmlite.ko did not build; errors:"
@@ -580,9 +588,14 @@ main() {
 	svm) stages=(svm) ;;
 	*) warn "unknown stage '$1' (known: svm)"; exit 2 ;;
 	esac
+	# DEVICES: kvmlite always before kvm, whatever order it was given in.
 	for d in $DEVICES; do
 		case $d in kvm | kvmlite) ;; *) warn "DEVICES: unknown device '$d'"; exit 2 ;; esac
 	done
+	d=$DEVICES DEVICES=""
+	case " $d " in *" kvmlite "*) DEVICES="kvmlite" ;; esac
+	case " $d " in *" kvm "*) DEVICES="${DEVICES:+$DEVICES }kvm" ;; esac
+	[ -n "$DEVICES" ] || { warn "DEVICES: none of kvmlite kvm"; exit 2; }
 	[[ $TESTS =~ ^[A-Za-z0-9_.\ -]*$ ]] || { warn "TESTS: only names, spaces"; exit 2; }
 
 	mkdir -p "$OUT"
