@@ -94,8 +94,14 @@ ensure_packages() {
 	[ ${#missing[@]} -eq 0 ] && return 0
 	say "installing ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
-	apt-get update &&
-		apt-get install -y --no-install-recommends "${missing[@]}"
+	local try
+	for try in 1 2; do
+		apt-get update &&
+			apt-get install -y --no-install-recommends "${missing[@]}" && return 0
+		warn "apt-get failed (try $try of 2)"
+		sleep 5
+	done
+	return 1
 }
 
 # Newest installed Debian kernel that has both headers and an image.
@@ -223,11 +229,19 @@ add_selftests() {
 			warn "selftests/build/$name is dynamically linked: it cannot run in the VM"
 		fi
 		mv "$f" "$root/selftests/.real/$name"
+		# The wrapper passes a TERM (say from run_tests.sh's own timeout) on
+		# to the program, so that no test outlives its wrapper.
 		cat >"$f" <<-EOF
 			#!/bin/sh
 			# rig wrapper: at most ${TEST_TIMEOUT}s, then TERM (KILL 10s later)
-			/bin/busybox timeout -k 10 $TEST_TIMEOUT /selftests/.real/$name "\$@"
-			rc=\$?
+			/bin/busybox timeout -k 10 $TEST_TIMEOUT /selftests/.real/$name "\$@" &
+			pid=\$!
+			trap 'kill -TERM \$pid 2>/dev/null' TERM INT HUP
+			while :; do
+				wait \$pid
+				rc=\$?
+				kill -0 \$pid 2>/dev/null || break
+			done
 			echo "$MARK exit $name \$rc"
 			exit \$rc
 		EOF
@@ -418,7 +432,7 @@ parse_log() {
 		if [ -n "$rc" ] && [ "$rc" -ge 128 ]; then
 			why="${why:+$why, }killed by signal $((rc - 128))"
 			if [ "$rc" -eq 143 ] || [ "$rc" -eq 137 ]; then
-				why="$why (timeout ${TEST_TIMEOUT}s?)"
+				why="$why (timed out?)"
 			fi
 		fi
 		if [ -z "$plan" ] && [ "$results" -eq 0 ]; then
