@@ -16,6 +16,7 @@
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/kref.h>
+#include <linux/xarray.h>
 #include <asm/fpu/api.h>
 #include <asm/fpu/types.h>
 
@@ -28,6 +29,9 @@
 /* kvm_run page, then the PIO data page. */
 #define KVML_PIO_PAGE_OFFSET	1
 #define KVML_RUN_MMAP_PAGES	2
+/* Debug register power-on values (Intel SDM 17.2, AMD APM 13.1). */
+#define KVML_DR6_INIT		0xffff0ff0ULL
+#define KVML_DR7_INIT		0x400ULL
 
 /* General purpose registers, in the x86 encoding order. */
 enum kvml_reg {
@@ -48,9 +52,9 @@ struct kvml_vm;
 struct kvml_vcpu;
 
 /*
- * A guest physical range backed by the client's memory.  Immutable once
- * published except @pages, whose entries are set and cleared under the
- * VM's npt_lock.
+ * A guest physical range backed by the client's memory.  Fields are set
+ * under vm->lock and, once published, change only with vm->mmu_lock held
+ * for write (a move changes @base_gfn).  @pages has its own lock.
  */
 struct kvml_memslot {
 	u32 id;
@@ -58,7 +62,17 @@ struct kvml_memslot {
 	u64 base_gfn;
 	u64 npages;
 	unsigned long userspace_addr;
-	struct page **pages;		/* pinned page per gfn, or NULL */
+	struct xarray pages;		/* pinned page by offset in the slot */
+};
+
+/* Second-level page tables: NPT or EPT (npt.c). */
+struct kvml_npt {
+	u64 *root;			/* immutable: the top table */
+	u64 root_pa;			/* immutable */
+	u64 present_bits;		/* immutable, set by the backend */
+	u64 table_bits;			/* immutable, set by the backend */
+	u64 leaf_rw_bits;		/* immutable, set by the backend */
+	u64 leaf_ro_bits;		/* immutable, set by the backend */
 };
 
 /* What an I/O-port exit asks for, as decoded by the backend. */
@@ -126,6 +140,7 @@ struct kvml_vcpu {
 	/* Completion of a userspace exit, done on the next KVM_RUN. */
 	int (*complete_userspace)(struct kvml_vcpu *vcpu);
 	struct kvml_pio pio;		/* the port access in flight */
+	u64 pio_rip;			/* RIP of that access */
 	u32 pio_count;			/* string I/O repetitions in flight */
 	struct kvml_emul emul;
 
@@ -140,7 +155,6 @@ struct kvml_vcpu {
 	u64 mtrr_def_type;
 	u64 mtrr_fixed[11];
 	u64 mtrr_var[16];		/* base, mask pairs */
-	u64 pat;
 	u64 tsc_offset;
 
 	/* Debug registers, emulated: the guest never owns the hardware ones. */
@@ -164,6 +178,7 @@ struct kvml_vm {
 	struct mutex lock;
 	struct rw_semaphore mmu_lock;
 	spinlock_t npt_lock;		/* fills of nested page table entries */
+	struct kvml_npt npt;		/* entries: npt_lock; tables: mmu_lock */
 
 	/* Protected by @lock for writers; @mmu_lock for readers. */
 	int nr_slots;
@@ -188,6 +203,7 @@ struct kvml_vm {
 struct kvml_backend_ops {
 	const char *name;
 	int (*hardware_supported)(void);	/* at load; -errno says why not */
+	void (*hardware_unsetup)(void);		/* at unload */
 	int (*cpu_enable)(void);		/* on each CPU, IRQs off */
 	void (*cpu_disable)(void);		/* on each CPU, IRQs off */
 
@@ -220,11 +236,19 @@ struct kvml_backend_ops {
 extern const struct kvml_backend_ops *kvml_ops;
 extern const struct kvml_backend_ops kvml_svm_ops;
 
+/* main.c */
+int kvml_hw_get(void);
+void kvml_hw_put(void);
+long kvml_vm_check_extension(long ext);
+
 /* vm.c / vcpu.c */
 void kvml_vm_put(struct kvml_vm *vm);
+void kvml_vm_mark_dead(struct kvml_vm *vm, const char *why);
 int kvml_dev_create_vm(unsigned long type);
 int kvml_vcpu_create(struct kvml_vm *vm, unsigned long id);
+void kvml_vcpu_destroy(struct kvml_vcpu *vcpu);
 void kvml_vcpu_mark_dead(struct kvml_vcpu *vcpu, const char *why);
+int kvml_set_sregs(struct kvml_vcpu *vcpu, const struct kvm_sregs *sregs);
 
 /* memslot.c */
 int kvml_set_memory_region(struct kvml_vm *vm,
@@ -235,19 +259,16 @@ int kvml_read_gpa(struct kvml_vm *vm, u64 gpa, void *buf, unsigned int len);
 int kvml_write_gpa(struct kvml_vm *vm, u64 gpa, const void *buf,
 		   unsigned int len);
 
-/* npt.c: nested/extended page tables, shared format helpers */
-struct kvml_npt {
-	u64 *root;			/* PML4, or NULL until the first fault */
-	u64 root_pa;
-};
-int kvml_npt_map(struct kvml_vm *vm, struct kvml_npt *npt, u64 gpa,
-		 bool write, u64 leaf_flags_rw, u64 leaf_flags_ro,
-		 u64 table_flags);
+/* npt.c */
+int kvml_npt_init(struct kvml_npt *npt);
+int kvml_npt_map(struct kvml_vm *vm, struct kvml_memslot *slot, u64 gpa);
 void kvml_npt_zap(struct kvml_vm *vm, struct kvml_npt *npt);
+void kvml_npt_destroy(struct kvml_vm *vm, struct kvml_npt *npt);
 
 /* run.c */
 int kvml_vcpu_ioctl_run(struct kvml_vcpu *vcpu);
-bool kvml_irq_window_open_exit(struct kvml_vcpu *vcpu, bool irq_allowed);
+bool kvml_ready_for_interrupt(struct kvml_vcpu *vcpu);
+bool kvml_entry_must_wait(void);
 
 /* cpuid.c */
 int kvml_dev_get_supported_cpuid(struct kvm_cpuid2 __user *ucpuid);
@@ -271,6 +292,7 @@ int kvml_handle_pio(struct kvml_vcpu *vcpu, const struct kvml_pio *pio);
 
 /* emulate.c: instruction decoding and emulation for MMIO exits */
 int kvml_emulate_mmio(struct kvml_vcpu *vcpu, u64 gpa);
+int kvml_emulate_mov_dr(struct kvml_vcpu *vcpu);
 int kvml_handle_xsetbv(struct kvml_vcpu *vcpu);
 
 /* guest.c: guest-virtual memory access for the emulator and string I/O */
@@ -287,5 +309,7 @@ void kvml_queue_exception(struct kvml_vcpu *vcpu, u8 vector, bool has_error,
 void kvml_inject_gp(struct kvml_vcpu *vcpu);
 void kvml_inject_ud(struct kvml_vcpu *vcpu);
 int kvml_exit_internal_error(struct kvml_vcpu *vcpu, u32 suberror);
+int kvml_get_vcpu_events(struct kvml_vcpu *vcpu, void __user *argp);
+int kvml_set_vcpu_events(struct kvml_vcpu *vcpu, void __user *argp);
 
 #endif /* KVMLITE_CORE_H */
