@@ -554,7 +554,7 @@ stage_svm() {
 	make_initramfs svm kvm-amd || { rig_failure "svm: could not build the initramfs"; return; }
 	say "booting the SVM test VM (QEMU TCG, timeout ${RIG_TIMEOUT}s)"
 	start=$SECONDS
-	timeout -k 10 "$RIG_TIMEOUT" qemu-system-x86_64 \
+	timeout --foreground -k 10 "$RIG_TIMEOUT" qemu-system-x86_64 \
 		-M q35 -cpu EPYC,+svm -m 2G -smp 2 \
 		-nographic -no-reboot -nic none \
 		-kernel "/boot/vmlinuz-$KVER" -initrd "$OUT/initramfs-svm.cpio" \
@@ -578,7 +578,7 @@ stage_svm() {
 print_summary() {
 	local l
 	echo
-	echo "==== rig summary (kernel $KVER${TESTS:+, TESTS=$TESTS}, DEVICES=$DEVICES)"
+	echo "==== rig summary (kernel $KVER${TESTS:+, TESTS=$TESTS}, DEVICES=$DEVICES, ${SECONDS}s)"
 	for l in "${SUMMARY[@]}"; do echo "$l"; done
 	echo "$TOTAL_PASS passed, $TOTAL_FAIL failed, $TOTAL_SKIP skipped"
 }
