@@ -18,7 +18,7 @@
 #   TEST_TIMEOUT=180    seconds one selftest program may run in the VM
 #   RIG_TIMEOUT=900     seconds one whole VM run may take (host side)
 #   KVER=...            Debian kernel to build for and boot (default: newest
-#                       /lib/modules/*-amd64 with build/ and /boot/vmlinuz-*)
+#                       /lib/modules/6.1.*-amd64 with build/ and /boot/vmlinuz-*)
 #   RIG_SELFTESTS=DIR   take build/ and run_tests.sh from DIR instead of
 #                       building selftests/ (for testing the rig itself)
 #   RIG_MODULE=FILE     load this prebuilt kvmlite.ko instead of building one
@@ -104,7 +104,8 @@ ensure_packages() {
 	return 1
 }
 
-# Newest installed Debian kernel that has both headers and an image.
+# Newest installed Debian 6.1 kernel that has both headers and an image
+# (never the running kernel: the build machine may run anything).
 find_kver() {
 	local d v best=""
 	if [ -n "$KVER" ]; then
@@ -112,7 +113,7 @@ find_kver() {
 		warn "KVER=$KVER has no /lib/modules/$KVER/build or /boot/vmlinuz-$KVER"
 		return 1
 	fi
-	for d in /lib/modules/*-amd64; do
+	for d in /lib/modules/6.1.*-amd64; do
 		v=${d#/lib/modules/}
 		[ -d "$d/build" ] || continue
 		[ -f "/boot/vmlinuz-$v" ] || continue
@@ -276,7 +277,7 @@ fail() { echo "not ok - rig: $*"; }
 
 # Load /rig/mod/$1/order; stops at the first failure.
 load_modules() {
-	[ -s "/rig/mod/$1/order" ] || { fail "no $1.ko ($MISSING_NOTE)"; return 1; }
+	[ -s "/rig/mod/$1/order" ] || { fail "no modules for $1: $(cat "/rig/mod/$1/why")"; return 1; }
 	for m in $(cat "/rig/mod/$1/order"); do
 		insmod "/rig/mod/$1/$m" || { fail "insmod $m failed"; return 1; }
 		echo "# rig: insmod $m"
@@ -359,8 +360,11 @@ make_initramfs() {
 		[ -e "$root/$l" ] || ln -s /bin/busybox "$root/$l"
 	done
 
+	# Why a stage would have no modules, for its "not ok" line.
+	echo "kvmlite.ko did not build" >"$root/rig/mod/kvmlite/why"
+	echo "Debian's KVM modules not found" >"$root/rig/mod/kvm/why"
+
 	# kvmlite.ko after whatever it depends on (normally nothing)
-	local missing_note="it did not build"
 	if [ -n "$KVMLITE_KO" ]; then
 		local deps=() d
 		for d in $(modinfo -F depends "$KVMLITE_KO" | tr ',' ' '); do
@@ -389,7 +393,6 @@ make_initramfs() {
 		DEVICES="$DEVICES"
 		TESTS="$TESTS"
 		HUNG_TASK_SECS=60
-		MISSING_NOTE="$missing_note"
 	EOF
 	write_init "$root/init"
 
