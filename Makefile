@@ -31,6 +31,12 @@ check:
 check-svm:
 	bash rig/check.sh svm
 
+run:
+	@echo "make run: the kvmlite client that boots Linux guests is not built yet" >&2
+	@echo "(issue 'The kvmlite client boots an unmodified Linux kernel')." >&2
+	@echo "Meanwhile 'make check' boots the emulated host and runs the selftest guests." >&2
+	@exit 1
+
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	$(MAKE) -C selftests clean
