@@ -83,7 +83,6 @@ struct kvml_pio {
 	bool string;
 	bool rep;
 	u8 addr_size;			/* 2, 4 or 8, for string forms */
-	u8 seg;				/* enum kvml_seg of the source, OUTS */
 	u64 next_rip;
 };
 
@@ -276,6 +275,9 @@ int kvml_set_cpuid2(struct kvml_vcpu *vcpu, struct kvm_cpuid2 __user *u);
 int kvml_get_cpuid2(struct kvml_vcpu *vcpu, struct kvm_cpuid2 __user *u);
 int kvml_handle_cpuid(struct kvml_vcpu *vcpu);
 u64 kvml_supported_xcr0(void);
+struct kvm_cpuid_entry2 *kvml_find_cpuid_entry(struct kvml_vcpu *vcpu,
+					       u32 function, u32 index);
+int kvml_cpuid_maxphyaddr(struct kvml_vcpu *vcpu);
 
 /* msr.c */
 int kvml_dev_get_msr_index_list(struct kvm_msr_list __user *ulist);

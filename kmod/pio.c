@@ -93,6 +93,37 @@ static int pio_complete_outs(struct kvml_vcpu *vcpu)
 	return 1;
 }
 
+/*
+ * The segment OUTS reads from: DS unless a prefix overrides it.  The exit
+ * information does not say reliably without decode assists, so the
+ * prefixes are read from the instruction itself.
+ */
+static int pio_outs_segment(struct kvml_vcpu *vcpu)
+{
+	static const s8 seg_of_prefix[8] = {
+		[0] = SEG_ES, [1] = SEG_CS, [2] = SEG_SS, [3] = SEG_DS,
+	};
+	u8 insn[15];
+	int i;
+
+	if (kvml_read_guest_virt(vcpu, kvml_seg_base(vcpu, SEG_CS) + vcpu->rip,
+				 insn, sizeof(insn)))
+		return SEG_DS;
+	for (i = 0; i < sizeof(insn); i++) {
+		u8 b = insn[i];
+
+		if (b == 0x26 || b == 0x2e || b == 0x36 || b == 0x3e)
+			return seg_of_prefix[(b >> 3) & 3];
+		if (b == 0x64 || b == 0x65)
+			return b == 0x64 ? SEG_FS : SEG_GS;
+		/* Other legacy prefixes and REX come before the opcode. */
+		if (b != 0x66 && b != 0x67 && b != 0xf2 && b != 0xf3 &&
+		    b != 0xf0 && (b & 0xf0) != 0x40)
+			break;
+	}
+	return SEG_DS;
+}
+
 static int pio_start_string(struct kvml_vcpu *vcpu)
 {
 	const struct kvml_pio *pio = &vcpu->pio;
@@ -117,7 +148,9 @@ static int pio_start_string(struct kvml_vcpu *vcpu)
 	}
 
 	rsi = vcpu->regs[VCPU_RSI] & mask;
-	if (kvml_read_guest_virt(vcpu, kvml_seg_base(vcpu, pio->seg) + rsi,
+	if (kvml_read_guest_virt(vcpu,
+				 kvml_seg_base(vcpu, pio_outs_segment(vcpu)) +
+				 rsi,
 				 vcpu->pio_data, n * pio->size))
 		return kvml_exit_internal_error(vcpu,
 						KVM_INTERNAL_ERROR_EMULATION);

@@ -157,7 +157,6 @@ static int svm_exit_ioio(struct svm_vcpu *svm)
 		.size = (info & SVM_IOIO_SIZE_MASK) >> SVM_IOIO_SIZE_SHIFT,
 		.addr_size = ((info & SVM_IOIO_ASIZE_MASK) >>
 			      SVM_IOIO_ASIZE_SHIFT) * 2,
-		.seg = (info >> 10) & 7,
 		.next_rip = svm->vmcb->control.exit_info_2,
 	};
 
