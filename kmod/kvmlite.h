@@ -236,6 +236,7 @@ extern const struct kvml_backend_ops *kvml_ops;
 extern const struct kvml_backend_ops kvml_svm_ops;
 
 /* main.c */
+extern bool kvml_rebooting;
 int kvml_hw_get(void);
 void kvml_hw_put(void);
 long kvml_vm_check_extension(long ext);
@@ -267,7 +268,7 @@ void kvml_npt_destroy(struct kvml_vm *vm, struct kvml_npt *npt);
 /* run.c */
 int kvml_vcpu_ioctl_run(struct kvml_vcpu *vcpu);
 bool kvml_ready_for_interrupt(struct kvml_vcpu *vcpu);
-bool kvml_entry_must_wait(void);
+int kvml_entry_check(void);
 
 /* cpuid.c */
 int kvml_dev_get_supported_cpuid(struct kvm_cpuid2 __user *ucpuid);

@@ -27,6 +27,8 @@ static unsigned int kvml_hw_users;
 static DEFINE_PER_CPU(bool, kvml_hw_on);
 static atomic_t kvml_hw_failed;
 static enum cpuhp_state kvml_cpuhp_state;
+/* Set once, before the extensions go off for a reboot: no more entries. */
+bool kvml_rebooting;
 
 static void kvml_cpu_enable(void *unused)
 {
@@ -120,6 +122,7 @@ static int kvml_cpu_offline(unsigned int cpu)
 static int kvml_reboot(struct notifier_block *nb, unsigned long code,
 		       void *unused)
 {
+	WRITE_ONCE(kvml_rebooting, true);
 	on_each_cpu(kvml_cpu_disable, NULL, 1);
 	return NOTIFY_OK;
 }

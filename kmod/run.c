@@ -19,13 +19,16 @@ bool kvml_ready_for_interrupt(struct kvml_vcpu *vcpu)
 }
 
 /*
- * Called by the backend with IRQs off just before entering the guest:
- * anything that must run on the way out to userspace first?  A signal or
- * a reschedule that arrives after this check sends an IPI, which makes
- * the entry exit at once.
+ * Called by the backend with IRQs off just before entering the guest.
+ * Returns 0 to enter, 1 to go round the run loop first (a signal or a
+ * reschedule is due), -EIO when the hardware is going away for a reboot.
+ * A signal, reschedule or reboot IPI arriving after this check is held
+ * until the guest has exited, then handled.
  */
-bool kvml_entry_must_wait(void)
+int kvml_entry_check(void)
 {
+	if (unlikely(READ_ONCE(kvml_rebooting)))
+		return -EIO;
 	return signal_pending(current) || need_resched();
 }
 

@@ -202,16 +202,17 @@ static int svm_run(struct kvml_vcpu *vcpu)
 	struct svm_vcpu *svm = to_svm(vcpu);
 	struct vmcb *vmcb = svm->vmcb;
 	struct svm_cpu *sd;
-	int cpu;
+	int cpu, r;
 
 	preempt_disable();
 	if (test_thread_flag(TIF_NEED_FPU_LOAD))
 		switch_fpu_return();
 	local_irq_disable();
-	if (kvml_entry_must_wait()) {
+	r = kvml_entry_check();
+	if (r) {
 		local_irq_enable();
 		preempt_enable();
-		return 1;
+		return r;
 	}
 	cpu = smp_processor_id();
 	sd = this_cpu_ptr(&svm_cpus);
