@@ -650,30 +650,28 @@ fail:
 	return r;
 }
 
+/*
+ * As KVM 6.1: E2BIG leaves the caller's nent alone (nothing is copied
+ * back); on success nent is the number of entries.
+ */
 int kvml_get_cpuid2(struct kvml_vcpu *vcpu, struct kvm_cpuid2 __user *u)
 {
 	struct kvm_cpuid2 hdr;
-	int r = 0;
 
 	if (copy_from_user(&hdr, u, sizeof(hdr)))
 		return -EFAULT;
+	if (hdr.nent < vcpu->cpuid_nent)
+		return -E2BIG;
 
-	if (hdr.nent < vcpu->cpuid_nent) {
-		r = -E2BIG;
-	} else {
-		kvml_cpuid_update_runtime(vcpu, vcpu->cpuid,
-					  vcpu->cpuid_nent);
-		if (vcpu->cpuid_nent &&
-		    copy_to_user(u->entries, vcpu->cpuid,
-				 array_size(vcpu->cpuid_nent,
-					    sizeof(*vcpu->cpuid))))
-			return -EFAULT;
-	}
-
+	kvml_cpuid_update_runtime(vcpu, vcpu->cpuid, vcpu->cpuid_nent);
+	if (vcpu->cpuid_nent &&
+	    copy_to_user(u->entries, vcpu->cpuid,
+			 array_size(vcpu->cpuid_nent, sizeof(*vcpu->cpuid))))
+		return -EFAULT;
 	hdr.nent = vcpu->cpuid_nent;
 	if (copy_to_user(u, &hdr, sizeof(hdr)))
 		return -EFAULT;
-	return r;
+	return 0;
 }
 
 /* The guest's CPUID */

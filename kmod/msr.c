@@ -100,6 +100,15 @@ static bool kvml_guest_has(struct kvml_vcpu *vcpu, u32 function, u32 index,
 	return v & mask;
 }
 
+/* CPUID.0 says "GenuineIntel". */
+static bool kvml_guest_is_intel(struct kvml_vcpu *vcpu)
+{
+	struct kvm_cpuid_entry2 *e = kvml_find_cpuid_entry(vcpu, 0, 0);
+
+	return e && e->ebx == 0x756e6547 && e->edx == 0x49656e69 &&
+	       e->ecx == 0x6c65746e;
+}
+
 static bool kvml_guest_has_tsc_aux(struct kvml_vcpu *vcpu)
 {
 	return kvml_guest_has(vcpu, 0x80000001, 0, KVML_EDX,
@@ -356,9 +365,13 @@ static int kvml_core_set_msr(struct kvml_vcpu *vcpu, u32 index, u64 data,
 	case MSR_TSC_AUX:
 		if (!host && !kvml_guest_has_tsc_aux(vcpu))
 			return 1;
-		if (data >> 32)
+		/*
+		 * Bits 63:32 are reserved on Intel and ignored on AMD: #GP
+		 * for a guest that says it is Intel, dropped otherwise.
+		 */
+		if ((data >> 32) && kvml_guest_is_intel(vcpu))
 			return 1;
-		vcpu->tsc_aux = data;
+		vcpu->tsc_aux = (u32)data;
 		return 0;
 	case MSR_IA32_APICBASE:
 		return kvml_set_apic_base(vcpu, data, host);
@@ -404,10 +417,10 @@ static int kvml_core_set_msr(struct kvml_vcpu *vcpu, u32 index, u64 data,
 	case MSR_IA32_MCG_CAP:
 	case MSR_IA32_MCG_CTL:
 	case MSR_SMI_COUNT:
+	case MSR_AMD64_SYSCFG:
 		/* Read-only for the guest; userspace may restore the 0. */
 		return host && !data ? 0 : 1;
 	case MSR_IA32_MCG_STATUS:
-	case MSR_AMD64_SYSCFG:
 	case MSR_VM_HSAVE_PA:
 		return data ? 1 : 0;
 	case MSR_IA32_XSS:
