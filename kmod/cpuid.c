@@ -11,6 +11,7 @@
  * the speculation-control MSRs, only the x87/SSE/AVX/AVX-512 XSAVE states).
  */
 #include <linux/kernel.h>
+#include <linux/limits.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
@@ -183,12 +184,26 @@ static bool kvml_backend_emulates_rdtscp(void)
 	return kvml_ops == &kvml_svm_ops;
 }
 
+/*
+ * The host's XCR0, read once: the first call comes from an ioctl (guest
+ * CPUID exits and XSETBV need a table set by KVM_SET_CPUID2, which calls
+ * this), when the host's XCR0 is the one loaded whatever the backend does
+ * around guest entries.
+ */
+static u64 kvml_host_xcr0 = U64_MAX;
+
 u64 kvml_supported_xcr0(void)
 {
-	if (!boot_cpu_has(X86_FEATURE_XSAVE) ||
-	    !boot_cpu_has(X86_FEATURE_OSXSAVE))
-		return 0;
-	return xgetbv(XCR_XFEATURE_ENABLED_MASK) & KVML_XCR0_MASK;
+	u64 xcr0 = READ_ONCE(kvml_host_xcr0);
+
+	if (xcr0 == U64_MAX) {
+		xcr0 = 0;
+		if (boot_cpu_has(X86_FEATURE_XSAVE) &&
+		    boot_cpu_has(X86_FEATURE_OSXSAVE))
+			xcr0 = xgetbv(XCR_XFEATURE_ENABLED_MASK);
+		WRITE_ONCE(kvml_host_xcr0, xcr0);
+	}
+	return xcr0 & KVML_XCR0_MASK;
 }
 
 /* Leaves whose ECX input selects a subleaf. */
