@@ -666,8 +666,9 @@ fail:
 }
 
 /*
- * As KVM 6.1: E2BIG leaves the caller's nent alone (nothing is copied
- * back); on success nent is the number of entries.
+ * Exactly as KVM 6.1 behaves: the caller's nent is never written back,
+ * neither with E2BIG nor on success (where the entries beyond the
+ * table's are left untouched).
  */
 int kvml_get_cpuid2(struct kvml_vcpu *vcpu, struct kvm_cpuid2 __user *u)
 {
@@ -682,9 +683,6 @@ int kvml_get_cpuid2(struct kvml_vcpu *vcpu, struct kvm_cpuid2 __user *u)
 	if (vcpu->cpuid_nent &&
 	    copy_to_user(u->entries, vcpu->cpuid,
 			 array_size(vcpu->cpuid_nent, sizeof(*vcpu->cpuid))))
-		return -EFAULT;
-	hdr.nent = vcpu->cpuid_nent;
-	if (copy_to_user(u, &hdr, sizeof(hdr)))
 		return -EFAULT;
 	return 0;
 }
