@@ -56,6 +56,7 @@ int kvml_get_vcpu_events(struct kvml_vcpu *vcpu, void __user *argp)
 	ev.interrupt.injected = vcpu->irq_pending;
 	ev.interrupt.nr = vcpu->irq_vector;
 	ev.interrupt.shadow = kvml_ops->get_interrupt_shadow(vcpu);
+	ev.nmi.injected = vcpu->nmi_injected;
 	ev.nmi.pending = vcpu->nmi_pending;
 	ev.nmi.masked = vcpu->nmi_masked;
 	ev.flags = KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SHADOW |
@@ -90,8 +91,7 @@ int kvml_set_vcpu_events(struct kvml_vcpu *vcpu, void __user *argp)
 		kvml_ops->set_interrupt_shadow(vcpu, ev.interrupt.shadow);
 	if (ev.flags & KVM_VCPUEVENT_VALID_NMI_PENDING)
 		vcpu->nmi_pending = ev.nmi.pending;
-	if (ev.nmi.injected)
-		vcpu->nmi_pending = true;
+	vcpu->nmi_injected = ev.nmi.injected;
 	vcpu->nmi_masked = ev.nmi.masked;
 	return 0;
 }

@@ -128,6 +128,7 @@ struct kvml_vcpu {
 	bool irq_pending;		/* KVM_INTERRUPT vector not yet injected */
 	u8 irq_vector;
 	bool nmi_pending;
+	bool nmi_injected;		/* interrupted delivery: re-inject */
 	bool nmi_masked;		/* an NMI handler runs in the guest */
 	bool exception_pending;
 	bool exception_has_error;

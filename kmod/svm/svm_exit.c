@@ -26,10 +26,14 @@ void svm_inject_events(struct svm_vcpu *svm)
 			c->event_inj_err = vcpu->exception_error;
 		}
 		vcpu->exception_pending = false;
-	} else if (vcpu->nmi_pending && !vcpu->nmi_masked && !shadow) {
+	} else if (vcpu->nmi_injected ||
+		   (vcpu->nmi_pending && !vcpu->nmi_masked && !shadow)) {
+		/* A delivery an exit interrupted goes in again regardless. */
 		c->event_inj = SVM_EVTINJ_VALID | SVM_EVTINJ_TYPE_NMI |
 			       X86_TRAP_NMI;
-		vcpu->nmi_pending = false;
+		if (!vcpu->nmi_injected)
+			vcpu->nmi_pending = false;
+		vcpu->nmi_injected = false;
 		vcpu->nmi_masked = true;
 		/* NMIs stay blocked until the guest's handler IRETs. */
 		svm_set_intercept(vmcb, INTERCEPT_IRET);
@@ -62,8 +66,7 @@ void svm_requeue_interrupted_event(struct svm_vcpu *svm)
 		return;
 	switch (info & SVM_EXITINTINFO_TYPE_MASK) {
 	case SVM_EXITINTINFO_TYPE_NMI:
-		vcpu->nmi_pending = true;
-		vcpu->nmi_masked = false;
+		vcpu->nmi_injected = true;
 		break;
 	case SVM_EXITINTINFO_TYPE_EXEPT:
 		/* INT3 and INTO are re-executed, not re-injected. */
