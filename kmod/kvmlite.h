@@ -114,7 +114,6 @@ struct kvml_vcpu {
 	struct mutex mutex;
 	struct kvm_run *run;		/* immutable: page mapped by the client */
 	void *pio_data;			/* immutable: page after @run */
-	struct task_struct *task;	/* the thread in KVM_RUN, or NULL */
 
 	/* Guest state the core owns; the backend syncs RAX/RSP/RIP/RFLAGS. */
 	u64 regs[VCPU_NR_GPRS];

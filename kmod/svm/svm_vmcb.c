@@ -199,18 +199,29 @@ static void svm_set_segment(struct vmcb *vmcb, const struct kvm_segment *var,
 		vmcb->save.cpl = var->dpl & 3;
 }
 
+/* Where each segment of struct kvm_sregs is, and which one it is. */
+static const struct {
+	size_t offset;
+	int seg;
+} svm_sregs_segs[] = {
+	{ offsetof(struct kvm_sregs, cs), SEG_CS },
+	{ offsetof(struct kvm_sregs, ds), SEG_DS },
+	{ offsetof(struct kvm_sregs, es), SEG_ES },
+	{ offsetof(struct kvm_sregs, fs), SEG_FS },
+	{ offsetof(struct kvm_sregs, gs), SEG_GS },
+	{ offsetof(struct kvm_sregs, ss), SEG_SS },
+	{ offsetof(struct kvm_sregs, tr), SEG_TR },
+	{ offsetof(struct kvm_sregs, ldt), SEG_LDTR },
+};
+
 void svm_get_sregs(struct kvml_vcpu *vcpu, struct kvm_sregs *sregs)
 {
 	struct vmcb_save_area *s = &to_svm(vcpu)->vmcb->save;
+	int i;
 
-	svm_get_segment(vcpu, &sregs->cs, SEG_CS);
-	svm_get_segment(vcpu, &sregs->ds, SEG_DS);
-	svm_get_segment(vcpu, &sregs->es, SEG_ES);
-	svm_get_segment(vcpu, &sregs->fs, SEG_FS);
-	svm_get_segment(vcpu, &sregs->gs, SEG_GS);
-	svm_get_segment(vcpu, &sregs->ss, SEG_SS);
-	svm_get_segment(vcpu, &sregs->tr, SEG_TR);
-	svm_get_segment(vcpu, &sregs->ldt, SEG_LDTR);
+	for (i = 0; i < ARRAY_SIZE(svm_sregs_segs); i++)
+		svm_get_segment(vcpu, (void *)sregs + svm_sregs_segs[i].offset,
+				svm_sregs_segs[i].seg);
 	sregs->gdt.base = s->gdtr.base;
 	sregs->gdt.limit = s->gdtr.limit;
 	sregs->idt.base = s->idtr.base;
@@ -229,15 +240,11 @@ int svm_set_sregs(struct kvml_vcpu *vcpu, const struct kvm_sregs *sregs)
 {
 	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
 	struct vmcb_save_area *s = &vmcb->save;
+	int i;
 
-	svm_set_segment(vmcb, &sregs->cs, SEG_CS);
-	svm_set_segment(vmcb, &sregs->ds, SEG_DS);
-	svm_set_segment(vmcb, &sregs->es, SEG_ES);
-	svm_set_segment(vmcb, &sregs->fs, SEG_FS);
-	svm_set_segment(vmcb, &sregs->gs, SEG_GS);
-	svm_set_segment(vmcb, &sregs->ss, SEG_SS);
-	svm_set_segment(vmcb, &sregs->tr, SEG_TR);
-	svm_set_segment(vmcb, &sregs->ldt, SEG_LDTR);
+	for (i = 0; i < ARRAY_SIZE(svm_sregs_segs); i++)
+		svm_set_segment(vmcb, (const void *)sregs +
+				svm_sregs_segs[i].offset, svm_sregs_segs[i].seg);
 	s->gdtr.base = sregs->gdt.base;
 	s->gdtr.limit = sregs->gdt.limit;
 	s->idtr.base = sregs->idt.base;
