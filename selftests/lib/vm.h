@@ -111,7 +111,8 @@
  * Guest code: GUEST_CODE(name, ".code64", "insn\n" ...) defines name_start
  * and name_end around the instructions.  The code is copied into guest
  * memory, so it must be position independent; GADDR(name, label) is the
- * guest address of a label when the code is loaded at CODE_GPA.
+ * guest address of a label when the code is loaded at CODE_GPA, as an
+ * expression for an immediate ("$" GADDR(...)) or a displacement.
  * Top-level asm is basic asm: registers are written %eax, not %%eax.
  */
 #define GUEST_CODE(name, mode, body)					\
@@ -121,7 +122,7 @@
 	    mode "\n" #name "_start:\n" body "\n" #name "_end:\n"	\
 	    ".code64\n.popsection\n")
 
-#define GADDR(name, label)	"(" STR(CODE_GPA) " + " label " - " #name "_start)"
+#define GADDR(name, label)	STR(CODE_GPA) " + " label " - " #name "_start"
 
 /* ucalls; each clobbers EDX. */
 #define G_OUT(port)	"mov $" STR(port) ", %dx\n\tout %eax, %dx\n\t"
