@@ -15,7 +15,7 @@
 #define SLOT1_SIZE	0x10000ULL
 
 /* Read the dword at RSI and report it, then store RBX at RDI. */
-GUEST_CODE(probe, ".code64",
+GUEST_CODE(probe_guest, ".code64",
 	"mov (%rsi), %eax\n"
 	G_REPORT
 	"mov %rbx, (%rdi)\n"
@@ -23,7 +23,7 @@ GUEST_CODE(probe, ".code64",
 
 static struct vcpu *probe_vm(void)
 {
-	return GUEST_VM(probe, MODE_LONG);
+	return GUEST_VM(probe_guest, MODE_LONG);
 }
 
 static void probe_start(struct vcpu *v, uint64_t rd, uint64_t wr, uint64_t val)
