@@ -86,20 +86,38 @@ struct kvml_pio {
 	u64 next_rip;
 };
 
-/* Emulation state between an MMIO exit and its completion. */
+/*
+ * Emulation state between an MMIO exit and its completion: the decoded
+ * instruction (decode.c) and where emulate.c stands in executing it.
+ */
 struct kvml_emul {
-	bool active;			/* an instruction awaits userspace */
-	u8 len;				/* instruction length */
-	u8 insn[15];
-	u8 nbytes;			/* instruction bytes fetched */
-	u64 gpa;			/* faulting guest physical address */
-	/* Decoder and emulator private state. */
-	u32 op;
-	u8 opsize, addrsize, reg, rm_is_reg, modrm, dst_reg, ext;
-	u8 rep, seg, stage;
-	s64 imm;
-	u64 rmw_value;
-	u64 mem_la;			/* linear address of the RAM operand */
+	struct kvml_insn {
+		u8 bytes[15];		/* fetched at CS:RIP */
+		u8 nbytes;		/* how many were fetched */
+		u8 mode;		/* code size in bytes: 2, 4 or 8 */
+		u8 len;			/* instruction length */
+		u8 op;			/* KVML_OP_* (emulate.h) */
+		u8 dst, src;		/* KVML_OPND_* (emulate.h) */
+		u8 opsize;		/* operand size: 1, 2, 4 or 8 */
+		u8 memsize;		/* size of the memory operand */
+		u8 addrsize;		/* 2, 4 or 8 */
+		u8 rep;			/* 0, 0xf2 or 0xf3 (string forms) */
+		u8 seg;			/* segment of the memory operand */
+		u8 rex;			/* REX prefix, or 0 */
+		u8 modrm;
+		u8 reg;			/* ModRM.reg, with REX.R */
+		u8 rm;			/* ModRM.rm, with REX.B */
+		u8 base, index;		/* GPRs, or KVML_NO_REG */
+		u8 scale;		/* 1, 2, 4 or 8 */
+		bool rip_rel;		/* disp is relative to the next RIP */
+		s64 disp;		/* displacement, or moffs address */
+		s64 imm;		/* immediate, sign-extended */
+	} insn;
+	bool active;			/* an access awaits userspace */
+	u8 stage;			/* KVML_EMUL_* (emulate.h) */
+	u8 size;			/* bytes of the access in flight */
+	bool done;			/* RIP is past the instruction */
+	u64 gpa;			/* address of the access in flight */
 };
 
 /*
@@ -305,6 +323,7 @@ int kvml_read_guest_virt(struct kvml_vcpu *vcpu, u64 gva, void *buf,
 int kvml_write_guest_virt(struct kvml_vcpu *vcpu, u64 gva, const void *buf,
 			  unsigned int len);
 u64 kvml_seg_base(struct kvml_vcpu *vcpu, int seg);
+int kvml_code_size(struct kvml_vcpu *vcpu);
 
 /* events.c: exceptions and interrupts for the guest */
 void kvml_queue_exception(struct kvml_vcpu *vcpu, u8 vector, bool has_error,
