@@ -212,8 +212,7 @@ static int kvml_vcpu_interrupt(struct kvml_vcpu *vcpu,
 		return -EFAULT;
 	if (irq.irq >= 256)
 		return -EINVAL;
-	if (vcpu->irq_pending)
-		return -ENXIO;
+	/* With the irqchip in userspace a second call replaces the first. */
 	vcpu->irq_vector = irq.irq;
 	vcpu->irq_pending = true;
 	return 0;

@@ -260,10 +260,10 @@ static const svm_exit_handler svm_exit_handlers[] = {
 int svm_handle_exit(struct svm_vcpu *svm)
 {
 	struct kvm_run *run = svm->vcpu.run;
-	u64 code = svm->vmcb->control.exit_code;
+	u32 code = svm->vmcb->control.exit_code;
 	svm_exit_handler handler = NULL;
 
-	if (code == (u64)SVM_EXIT_ERR) {
+	if (code == (u32)SVM_EXIT_ERR) {
 		run->exit_reason = KVM_EXIT_FAIL_ENTRY;
 		run->fail_entry.hardware_entry_failure_reason = code;
 		run->fail_entry.cpu = svm->vcpu.last_cpu;
