@@ -302,6 +302,11 @@ unload_modules() {
 run_stage() {
 	dev=$1
 	mark stage-begin "$ARCH/$dev"
+	# KVM's stage has kvmlite loaded next to it (no VM of its own), so
+	# tests can check that the two refuse to share the hardware.
+	if [ "$dev" = kvm ] && [ -s /rig/mod/kvmlite/order ]; then
+		load_modules kvmlite
+	fi
 	if load_modules "$dev"; then
 		i=0
 		while [ ! -c "/dev/$dev" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
@@ -320,6 +325,7 @@ run_stage() {
 		fi
 	fi
 	unload_modules "$dev"
+	[ "$dev" = kvm ] && unload_modules kvmlite
 	mark stage-end "$ARCH/$dev"
 }
 
