@@ -10,7 +10,7 @@
 # binaries are looked up in build/ beside this script, else beside it.
 # POSIX sh: it runs under busybox sh in the test VM.
 
-ALL_TESTS="system_ioctls vcpu_ioctls guest_modes pio mmio exits interrupts memslots signals concurrency malformed"
+ALL_TESTS="system_ioctls vcpu_ioctls guest_modes pio mmio exits interrupts memslots signals concurrency malformed cpuid_msr"
 
 DEV=${1:-/dev/kvmlite}
 HERE=$(dirname "$0")
