@@ -766,6 +766,53 @@ static void test_string64(void)
 	r = complete(0x5c);
 	expect_write(r, MMIO + 0x1000, 1, 0x5c, "movsb mmio->mmio: write");
 
+	/* stosb to ROM goes out as a write; movsb MMIO -> ROM as well. */
+	mode_long();
+	regs[VCPU_RDI] = ROM_BASE + 0x10;
+	regs[VCPU_RAX] = 0x99;
+	r = EMU(ROM_BASE + 0x10, 0xaa);
+	expect_write(r, ROM_BASE + 0x10, 1, 0x99, "stosb to ROM");
+	mode_long();
+	regs[VCPU_RSI] = MMIO;
+	regs[VCPU_RDI] = ROM_BASE + 0x20;
+	r = EMU(MMIO, 0xa4);
+	expect_read(r, MMIO, 1, "movsb mmio->rom: read");
+	r = complete(0x77);
+	expect_write(r, ROM_BASE + 0x20, 1, 0x77, "movsb mmio->rom: write");
+	CHECK_EQ(mem[ROM_BASE + 0x20], 0, "movsb mmio->rom: ROM unchanged");
+
+	/* The emulated instruction ends an interrupt shadow. */
+	mode_long();
+	shadow = KVM_X86_SHADOW_INT_STI;
+	regs[VCPU_RAX] = MMIO;
+	r = EMU(MMIO, 0x89, 0x08);
+	CHECK_EQ(shadow, 0, "interrupt shadow cleared");
+
+	/* xchg [rsi], bh. */
+	mode_long();
+	regs[VCPU_RSI] = MMIO;
+	regs[VCPU_RBX] = 0xaabb;
+	r = EMU(MMIO, 0x86, 0x3e);
+	expect_read(r, MMIO, 1, "xchg [rsi],bh");
+	r = complete(0x11);
+	expect_write(r, MMIO, 1, 0xaa, "xchg [rsi],bh: old bh out");
+	CHECK_EQ(regs[VCPU_RBX], 0x11bb, "xchg [rsi],bh: bh in");
+
+	/* 32-bit code: rep movsw with 16-bit addressing (67). */
+	mode_prot(true);
+	regs[VCPU_RSI] = 0xffff0000 | 0x100;
+	regs[VCPU_RDI] = 0x0200;
+	regs[VCPU_RCX] = 0x10001;		/* CX = 1 */
+	segs[SEG_DS].base = MMIO;
+	segs[SEG_ES].base = 0x200000;
+	r = EMU(MMIO + 0x100, 0x67, 0xf3, 0x66, 0xa5);
+	expect_read(r, MMIO + 0x100, 2, "67 rep movsw: read");
+	CHECK_EQ(complete(0x4242), 1, "67 rep movsw: done (CX=1)");
+	CHECK_EQ(mem[0x200200] | mem[0x200201] << 8, 0x4242,
+		 "67 rep movsw: RAM");
+	CHECK_EQ(regs[VCPU_RCX], 0x10000, "67 rep movsw: only CX counts");
+	CHECK_EQ(regs[VCPU_RSI], 0xffff0102, "67 rep movsw: SI merged");
+
 	/* lodsb. */
 	mode_long();
 	regs[VCPU_RSI] = MMIO;
