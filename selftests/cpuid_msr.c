@@ -3,7 +3,9 @@
  * CPUID and MSRs as the guest sees them: CPUID returns what
  * KVM_SET_CPUID2 set; RDMSR/WRMSR of the syscall MSRs and others agree
  * with KVM_GET/SET_MSRS; the TSC moves forward and follows a host write;
- * EFER reflects long mode; unknown MSRs and bad values raise #GP.
+ * EFER reflects long mode; unknown MSRs and bad values raise #GP.  (Not
+ * a non-canonical LSTAR: KVM lets SVM guests write it directly, so what
+ * happens is the processor's business, and QEMU's TCG does not check.)
  */
 #include <stdlib.h>
 #include <sys/ioctl.h>
@@ -269,9 +271,16 @@ static void gp(long which)
 		r.rcx = 0xdeadbeef;
 		r.rbx = 1;
 		break;
-	default:	/* non-canonical LSTAR */
-		r.rcx = MSR_LSTAR;
+	case 2:		/* a reserved EFER bit */
+		r.rcx = MSR_EFER;
+		r.rax = EFER_LME | EFER_LMA;
 		r.rdx = 0x80000000;
+		r.rbx = 1;
+		break;
+	default:	/* PAT entry 0 of reserved memory type 2 */
+		r.rcx = MSR_IA32_CR_PAT;
+		r.rax = 0x00070402;
+		r.rdx = 0x00070406;
 		r.rbx = 1;
 		break;
 	}
@@ -287,7 +296,8 @@ static const struct tcase cases[] = {
 	CASE(efer, "EFER reflects long mode; guest sets SCE"),
 	CASE_ARG(gp, 0, "RDMSR of an unknown MSR: #GP"),
 	CASE_ARG(gp, 1, "WRMSR of an unknown MSR: #GP"),
-	CASE_ARG(gp, 2, "WRMSR of a non-canonical LSTAR: #GP"),
+	CASE_ARG(gp, 2, "WRMSR of a reserved EFER bit: #GP"),
+	CASE_ARG(gp, 3, "WRMSR of an invalid PAT: #GP"),
 };
 
 int main(int argc, char **argv)
