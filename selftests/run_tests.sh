@@ -10,7 +10,22 @@
 # binaries are looked up in build/ beside this script, else beside it.
 # POSIX sh: it runs under busybox sh in the test VM.
 
-ALL_TESTS="system_ioctls vcpu_ioctls guest_modes pio mmio exits interrupts memslots signals concurrency malformed cpuid_msr"
+# One test per line: add yours on a line of its own.
+ALL_TESTS="
+system_ioctls
+vcpu_ioctls
+guest_modes
+pio
+mmio
+exits
+interrupts
+memslots
+signals
+concurrency
+malformed
+cpuid_msr
+host_cpus
+"
 
 DEV=${1:-/dev/kvmlite}
 HERE=$(dirname "$0")
