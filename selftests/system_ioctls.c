@@ -317,6 +317,25 @@ static void create_many_vms(void)
 	CHECK(i >= 0, "KVM_CREATE_VM after closing: %s", strerror(errno));
 }
 
+static void kvmlite_identity(void)
+{
+	if (!is_kvmlite())
+		skip("not kvmlite: KVM_CAP_KVMLITE is 0");
+	CHECK_EQ(kvm_cap(KVM_CAP_KVMLITE), KVMLITE_ABI_VERSION);
+}
+
+static void kvmlite_no_irqchip(void)
+{
+	struct vm *vm;
+
+	if (!is_kvmlite())
+		skip("not kvmlite: KVM has an in-kernel irqchip");
+	CHECK_EQ(kvm_cap(KVM_CAP_IRQCHIP), 0, "KVM_CAP_IRQCHIP offered");
+	vm = vm_create(0);
+	/* Unknown to kvmlite's VM fd: ENOTTY, as KVM's VM fd says. */
+	CHECK_ERR(ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0), ENOTTY);
+}
+
 static const struct tcase cases[] = {
 	CASE(api_version, "KVM_GET_API_VERSION is 12"),
 	CASE(api_version_arg, "KVM_GET_API_VERSION and GET_VCPU_MMAP_SIZE reject an argument"),
@@ -335,6 +354,8 @@ static const struct tcase cases[] = {
 	CASE(bad_ioctls, "unknown ioctls on the system fd: EINVAL"),
 	CASE(create_vm_type, "KVM_CREATE_VM with a bad type: EINVAL"),
 	CASE(create_many_vms, "16 VMs at once"),
+	CASE(kvmlite_identity, "kvmlite: KVM_CAP_KVMLITE is the ABI version"),
+	CASE(kvmlite_no_irqchip, "kvmlite: no in-kernel irqchip"),
 };
 
 int main(int argc, char **argv)
