@@ -316,6 +316,97 @@ static void fork_inherits(void)
 	run_to_done(v);
 }
 
+/*
+ * The guest reads GPA 0x400000 in a loop: it must only ever see the value
+ * of one of the two memories the host swaps in and out of slot 1, or the
+ * host's MMIO answer while the slot is gone.  It reports every 256 reads.
+ */
+#define RACE_GPA 0x400000
+GUEST_CODE(race_guest, ".code64",
+	"mov $" STR(RACE_GPA) ", %esi\n"
+	"xor %ebx, %ebx\n"
+	"1: mov (%rsi), %eax\n"
+	"cmp $0xaaaa0001, %eax\n"
+	"je 2f\n"
+	"cmp $0xbbbb0002, %eax\n"
+	"je 2f\n"
+	"cmp $0xcccc0003, %eax\n"
+	"je 2f\n"
+	G_FAIL
+	"2: inc %ebx\n"
+	"test $255, %ebx\n"
+	"jnz 1b\n"
+	"mov %ebx, %eax\n"
+	G_REPORT
+	"jmp 1b\n");
+
+struct race {
+	struct vcpu *v;
+	volatile int done;
+	int mmio;
+};
+
+static void *race_vcpu(void *arg)
+{
+	struct race *x = arg;
+	struct vcpu *v = x->v;
+	uint32_t val, reports = 0;
+
+	while (reports < 200) {
+		vcpu_run(v);
+		if (v->run->exit_reason == KVM_EXIT_MMIO &&
+		    v->run->mmio.phys_addr == RACE_GPA &&
+		    !v->run->mmio.is_write && v->run->mmio.len == 4) {
+			val = 0xcccc0003;
+			memcpy(v->run->mmio.data, &val, 4);
+			x->mmio++;
+			continue;
+		}
+		switch (vcpu_ucall(v, &val)) {
+		case UC_REPORT:
+			reports++;
+			break;
+		case UC_FAIL:
+			fail("the guest read 0x%x", val);
+		default:
+			vcpu_dump(v);
+			fail("unexpected exit");
+		}
+	}
+	x->done = 1;
+	return NULL;
+}
+
+static void memslot_race(void)
+{
+	struct race x = { .v = GUEST_VM(race_guest, MODE_LONG) };
+	uint32_t *a = alloc_mem(PAGE_SIZE), *b = alloc_mem(PAGE_SIZE);
+	pthread_t t;
+	int changes = 0;
+
+	a[0] = 0xaaaa0001;
+	b[0] = 0xbbbb0002;
+	vm_set_mem(x.v->vm, 1, 0, RACE_GPA, PAGE_SIZE, a);
+	CHECK(!pthread_create(&t, NULL, race_vcpu, &x), "pthread_create");
+	while (!x.done) {
+		vm_set_mem(x.v->vm, 1, 0, RACE_GPA, 0, NULL);
+		vm_set_mem(x.v->vm, 1, 0, RACE_GPA, PAGE_SIZE,
+			   changes & 1 ? a : b);
+		changes++;
+		if (changes % 8 == 0) {
+			/* A move away and back. */
+			vm_set_mem(x.v->vm, 1, 0, RACE_GPA + PAGE_SIZE,
+				   PAGE_SIZE, changes & 1 ? b : a);
+			vm_set_mem(x.v->vm, 1, 0, RACE_GPA, PAGE_SIZE,
+				   changes & 1 ? b : a);
+		}
+	}
+	pthread_join(t, NULL);
+	diag("%d slot changes, %d MMIO exits while the slot was gone",
+	     changes, x.mmio);
+	CHECK(changes > 0, "no change happened");
+}
+
 static const struct tcase cases[] = {
 	CASE_TIMEOUT(several_vms, 60, "four VMs running at once"),
 	CASE_TIMEOUT(vcpu_threads, 60, "four vCPU threads in one VM, shared memory"),
@@ -323,6 +414,7 @@ static const struct tcase cases[] = {
 	CASE(vm_fd_closed, "a vCPU runs after its VM fd is closed"),
 	CASE_TIMEOUT(sigkill_in_run, 90, "SIGKILL of a process in KVM_RUN"),
 	CASE(fork_inherits, "a forked child gets EIO on its parent's VM"),
+	CASE_TIMEOUT(memslot_race, 90, "memslots change while a vCPU reads them"),
 };
 
 int main(int argc, char **argv)

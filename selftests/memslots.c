@@ -359,6 +359,37 @@ static void all_slots(void)
 					 mem), EINVAL, "slot 509");
 }
 
+/* A 1 GiB slot, touched by the guest every 2 MiB. */
+GUEST_CODE(big_guest, ".code64",
+	"mov $0x40000000, %rsi\n"
+	"mov $512, %ecx\n"
+	"xor %eax, %eax\n"
+	"1: add (%rsi), %eax\n"
+	"mov %ecx, 4(%rsi)\n"
+	"add $0x200000, %rsi\n"
+	"loop 1b\n"
+	G_REPORT
+	G_DONE);
+
+static void big_slot(void)
+{
+	struct vcpu *v = GUEST_VM(big_guest, MODE_LONG);
+	uint8_t *mem = alloc_mem(1ULL << 30);
+	uint32_t sum = 0;
+	int i;
+
+	for (i = 0; i < 512; i++) {
+		*(uint32_t *)(mem + ((uint64_t)i << 21)) = i * 3;
+		sum += i * 3;
+	}
+	vm_set_mem(v->vm, 1, 0, 1ULL << 30, 1ULL << 30, mem);
+	CHECK_EQ(run_ucall(v, UC_REPORT), sum);
+	run_to_done(v);
+	for (i = 0; i < 512; i++)
+		CHECK_EQ(*(uint32_t *)(mem + ((uint64_t)i << 21) + 4), 512 - i,
+			 "write at %d MiB", 2 * i);
+}
+
 static const struct tcase cases[] = {
 	CASE(add_slot, "add a slot: the guest sees the memory"),
 	CASE(delete_slot, "delete a slot (size 0): MMIO again"),
@@ -373,6 +404,7 @@ static const struct tcase cases[] = {
 	CASE(bad_userspace_addr, "non-user userspace_addr: EINVAL"),
 	CASE(unmapped_memory, "unmapped userspace_addr: guest access EFAULT"),
 	CASE_TIMEOUT(all_slots, 60, "509 slots, all used by one guest"),
+	CASE(big_slot, "a 1 GiB slot used sparsely"),
 };
 
 int main(int argc, char **argv)

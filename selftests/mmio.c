@@ -12,7 +12,7 @@
 
 struct access {
 	bool write;
-	uint32_t off;		/* from MMIO_GPA */
+	int64_t off;		/* from MMIO_GPA */
 	int len;
 	uint64_t data;		/* written by the guest, or read by it */
 };
@@ -32,12 +32,13 @@ static void serve(struct vcpu *v, const struct access *a, int n)
 
 			if (vcpu_ucall(v, &val) == UC_FAIL)
 				diag("guest check %u failed", val);
-			diag("access %d: expected an MMIO %s of %d bytes at +0x%x",
-			     i, a[i].write ? "write" : "read", a[i].len, a[i].off);
+			diag("access %d: expected an MMIO %s of %d bytes at 0x%llx",
+			     i, a[i].write ? "write" : "read", a[i].len,
+			     (unsigned long long)MMIO_GPA + a[i].off);
 			vcpu_dump(v);
 			fail("no MMIO exit");
 		}
-		if (run->mmio.phys_addr != MMIO_GPA + a[i].off ||
+		if (run->mmio.phys_addr != (uint64_t)MMIO_GPA + a[i].off ||
 		    run->mmio.len != (uint32_t)a[i].len ||
 		    run->mmio.is_write != a[i].write) {
 			diag("access %d: want %s of %d bytes at 0x%llx", i,
@@ -340,6 +341,48 @@ static void real_mode(void)
 	run_to_done(v);
 }
 
+/*
+ * Accesses that cross a page boundary: RAM then MMIO (slot 0 ends at
+ * RAM_SIZE), and MMIO on both sides.  The RAM part goes to memory, each
+ * MMIO page is its own exit.
+ */
+GUEST_CODE(mmio_split, ".code64",
+	"movl $0x44332211, " STR(RAM_SIZE) " - 2\n"
+	"mov " STR(RAM_SIZE) " - 2, %eax\n"
+	G_REPORT
+	"mov $" STR(MMIO_GPA) " + 0xffc, %edi\n"
+	"movabs $0x8877665544332211, %rax\n"
+	"mov %rax, (%rdi)\n"
+	"mov (%rdi), %rax\n"
+	"shr $16, %rax\n"
+	G_REPORT
+	G_DONE);
+
+static void split(void)
+{
+	static const struct access a1[] = {
+		{ true, (int64_t)RAM_SIZE - MMIO_GPA, 2, 0x4433 },
+		{ false, (int64_t)RAM_SIZE - MMIO_GPA, 2, 0xddcc },
+	};
+	static const struct access a2[] = {
+		{ true, 0xffc, 4, 0x44332211 },
+		{ true, 0x1000, 4, 0x88776655 },
+		{ false, 0xffc, 4, 0xa4a3a2a1 },
+		{ false, 0x1000, 4, 0xb4b3b2b1 },
+	};
+	struct vcpu *v = GUEST_VM(mmio_split, MODE_LONG);
+	uint16_t *tail = gpa2hva(v->vm, RAM_SIZE - 2);
+
+	serve(v, a1, 1);
+	CHECK_EQ(*tail, 0x2211, "the RAM half of the write");
+	*tail = 0xbbaa;
+	serve(v, a1 + 1, 1);
+	CHECK_EQ(run_ucall(v, UC_REPORT), 0xddccbbaa, "RAM and MMIO halves read");
+	serve(v, a2, ARRAY_SIZE(a2));
+	CHECK_EQ(run_ucall(v, UC_REPORT), 0xb2b1a4a3, "both MMIO halves read");
+	run_to_done(v);
+}
+
 static const struct tcase cases[] = {
 	CASE(writes, "MMIO writes: mov forms of 1, 2, 4, 8 bytes"),
 	CASE(reads, "MMIO reads: mov, movzx, movsx, moffs"),
@@ -347,6 +390,7 @@ static const struct tcase cases[] = {
 	CASE(alu, "MMIO ALU forms: or, and, add, xor, test, cmp, sub, inc"),
 	CASE(prot_mode, "MMIO in 32-bit protected mode"),
 	CASE(real_mode, "MMIO in real mode"),
+	CASE(split, "accesses split across RAM/MMIO and MMIO/MMIO pages"),
 };
 
 int main(int argc, char **argv)

@@ -345,6 +345,35 @@ static void real_mode_string(void)
 	run_to_done(v);
 }
 
+/* 10000 exits: OUT of a counter, IN of the host's answer, summed. */
+GUEST_CODE(pio_many, ".code64",
+	"xor %ebx, %ebx\n"
+	"xor %edi, %edi\n"
+	"1: mov %ebx, %eax\n"
+	"out %eax, $0xe8\n"
+	"in $0xe8, %eax\n"
+	"add %eax, %edi\n"
+	"inc %ebx\n"
+	"cmp $10000, %ebx\n"
+	"jne 1b\n"
+	"mov %edi, %eax\n"
+	G_REPORT
+	G_DONE);
+
+static void many_exits(void)
+{
+	struct vcpu *v = GUEST_VM(pio_many, MODE_LONG);
+	uint32_t i, sum = 0;
+
+	for (i = 0; i < 10000; i++) {
+		expect_out(v, 0xe8, 4, i);
+		answer_in(v, 0xe8, 4, i * 7 + 1);
+		sum += i * 7 + 1;
+	}
+	CHECK_EQ(run_ucall(v, UC_REPORT), sum);
+	run_to_done(v);
+}
+
 static const struct tcase cases[] = {
 	CASE(out_sizes, "OUT of 1, 2 and 4 bytes"),
 	CASE(in_sizes, "IN of 1, 2 and 4 bytes merge into RAX"),
@@ -352,6 +381,7 @@ static const struct tcase cases[] = {
 	CASE_ARG(io_other_modes, MODE_PROT, "IN and OUT in protected mode"),
 	CASE(string_forms, "string I/O, checked byte for byte"),
 	CASE(real_mode_string, "string I/O in real mode"),
+	CASE_TIMEOUT(many_exits, 60, "20000 port exits in a row"),
 };
 
 int main(int argc, char **argv)
