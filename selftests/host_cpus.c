@@ -93,6 +93,21 @@ static void hotplug(void)
 	CHECK_EQ(run_ucall(w, UC_REPORT), 2);
 }
 
+/* kvmlite's dmesg lines since @fd was opened at the end of the log. */
+static int kmsg_count(int fd, const char *needle)
+{
+	char rec[1024];
+	int n = 0;
+	ssize_t r;
+
+	while ((r = read(fd, rec, sizeof(rec) - 1)) > 0) {
+		rec[r] = 0;
+		if (strstr(rec, needle))
+			n++;
+	}
+	return n;
+}
+
 /*
  * With both devices present (the rig loads kvmlite next to KVM for the
  * /dev/kvm run), a VM of one keeps the other from creating any.
@@ -100,16 +115,23 @@ static void hotplug(void)
 static void other_hypervisor(void)
 {
 	const char *other = is_kvmlite() ? "/dev/kvm" : KVMLITE_DEVICE_PATH;
-	int ofd, ovm, vm;
+	int ofd, ovm, vm, kmsg;
 
 	ofd = open(other, O_RDWR);
 	if (ofd < 0)
 		skip("%s is not here: no second hypervisor to compete with",
 		     other);
+	kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+	if (kmsg >= 0)
+		lseek(kmsg, 0, SEEK_END);
 	vm = ioctl(kvm_fd(), KVM_CREATE_VM, 0);
 	CHECK(vm >= 0, "KVM_CREATE_VM on %s: %s", dev_path, strerror(errno));
 	CHECK_ERR(ioctl(ofd, KVM_CREATE_VM, 0), EBUSY,
 		  "%s while %s has a VM", other, dev_path);
+	/* kvmlite says why, in one line. */
+	if (kmsg >= 0 && !is_kvmlite())
+		CHECK_EQ(kmsg_count(kmsg, "kvmlite: cannot enable"), 1,
+			 "one dmesg line from kvmlite");
 	close(vm);
 	ovm = ioctl(ofd, KVM_CREATE_VM, 0);
 	CHECK(ovm >= 0, "%s once the VM is gone: %s", other, strerror(errno));
@@ -117,6 +139,8 @@ static void other_hypervisor(void)
 		  "%s while %s has a VM", dev_path, other);
 	close(ovm);
 	close(ofd);
+	if (kmsg >= 0)
+		close(kmsg);
 	vm = ioctl(kvm_fd(), KVM_CREATE_VM, 0);
 	CHECK(vm >= 0, "%s again: %s", dev_path, strerror(errno));
 	close(vm);
