@@ -39,6 +39,7 @@
 #define DR7_GD		BIT_ULL(13)
 
 static int emul_complete(struct kvml_vcpu *vcpu);
+static int emul_finish(struct kvml_vcpu *vcpu, u64 mem);
 
 static u64 size_mask(unsigned int size)
 {
@@ -234,27 +235,104 @@ static bool gpa_in(u64 gpa, u64 start, unsigned int size)
 }
 
 /*
- * The address of the MMIO operand at @la: our walk's when the faulting
- * @fault_gpa lies inside it, else @fault_gpa itself when the page offsets
- * agree.  Anything else says that the instruction is not the one that
- * faulted, or that the access is split in a way we do not emulate.
+ * The guest physical address of the piece of the operand at @la (within
+ * one page).  When the guest's page tables do not say, the faulting
+ * address stands in if its page offset agrees.
  */
-static int emul_mmio_gpa(struct kvml_vcpu *vcpu, u64 la, unsigned int size,
-			 bool write, u64 fault_gpa, u64 *gpa)
+static int emul_piece_gpa(struct kvml_vcpu *vcpu, u64 la, bool write,
+			  u64 fault_gpa, u64 *gpa)
 {
-	u64 g;
+	if (!kvml_gva_to_gpa(vcpu, la, write, gpa))
+		return 0;
+	if ((la & ~PAGE_MASK) != (fault_gpa & ~PAGE_MASK))
+		return -EFAULT;
+	*gpa = fault_gpa;
+	return 0;
+}
 
-	if (!emul_translate(vcpu, la, size, write, &g) &&
-	    gpa_in(fault_gpa, g, size)) {
-		*gpa = g;
-		return 0;
+/*
+ * Split the operand of @size bytes at linear @la at its page boundary, as
+ * the hardware would access it: each piece is RAM or MMIO on its own.
+ * The faulting @fault_gpa must be in one of them, or the instruction is
+ * not the one that faulted.
+ */
+static int emul_split(struct kvml_vcpu *vcpu, u64 la, unsigned int size,
+		      bool write, u64 fault_gpa)
+{
+	struct kvml_emul *em = &vcpu->emul;
+	unsigned int first = min_t(unsigned int, size,
+				   PAGE_SIZE - (la & ~PAGE_MASK));
+	bool hit = false;
+	int i;
+
+	em->nfrags = first < size ? 2 : 1;
+	em->frag = 0;
+	em->frag_len[0] = first;
+	em->frag_len[1] = size - first;
+	for (i = 0; i < em->nfrags; i++) {
+		u64 piece = i ? la + first : la;
+
+		if (em->insn.mode != 8)
+			piece = (u32)piece;
+		if (emul_piece_gpa(vcpu, piece, write, fault_gpa,
+				   &em->frag_gpa[i]))
+			return -EFAULT;
+		hit |= gpa_in(fault_gpa, em->frag_gpa[i], em->frag_len[i]);
 	}
-	if ((la & ~PAGE_MASK) + size <= PAGE_SIZE &&
-	    (la & ~PAGE_MASK) == (fault_gpa & ~PAGE_MASK)) {
-		*gpa = fault_gpa;
-		return 0;
+	return hit ? 0 : -EFAULT;
+}
+
+/*
+ * Go on with the access of em->value from piece em->frag: RAM pieces
+ * directly, the next MMIO piece to userspace.  Returns 1 when every piece
+ * is done, 0 when an exit is set up, -EFAULT when RAM cannot be reached.
+ */
+static int emul_access(struct kvml_vcpu *vcpu, bool write)
+{
+	struct kvml_emul *em = &vcpu->emul;
+
+	for (; em->frag < em->nfrags; em->frag++) {
+		unsigned int len = em->frag_len[em->frag];
+		u64 gpa = em->frag_gpa[em->frag];
+		u8 *bytes = (u8 *)&em->value + (em->frag ? em->frag_len[0] : 0);
+		u64 data = 0;
+		int r;
+
+		if (emul_is_mmio(vcpu, gpa, write)) {
+			if (write)
+				memcpy(&data, bytes, len);
+			return emul_exit(vcpu, gpa, len, write, data,
+					 write ? KVML_EMUL_WRITE :
+						 KVML_EMUL_READ);
+		}
+		r = write ? kvml_write_gpa(vcpu->vm, gpa, bytes, len) :
+			    kvml_read_gpa(vcpu->vm, gpa, bytes, len);
+		if (r)
+			return -EFAULT;
 	}
-	return -EFAULT;
+	return 1;
+}
+
+/* Write em->value out; 1 when it all went to RAM, 0 for an exit. */
+static int emul_write_out(struct kvml_vcpu *vcpu)
+{
+	int r = emul_access(vcpu, true);
+
+	if (r < 0)
+		return emul_fail(vcpu);
+	if (r)
+		vcpu->emul.active = false;
+	return r;
+}
+
+/* Read em->value in, then finish the instruction. */
+static int emul_read_in(struct kvml_vcpu *vcpu)
+{
+	int r = emul_access(vcpu, false);
+
+	if (r < 0)
+		return emul_fail(vcpu);
+	return r ? emul_finish(vcpu, vcpu->emul.value) : 0;
 }
 
 static bool insn_is_bt(const struct kvml_insn *insn)
@@ -428,9 +506,11 @@ static int emul_finish(struct kvml_vcpu *vcpu, u64 mem)
 	}
 	vcpu->rflags = fl;
 	emul_skip(vcpu);
-	if (insn_writes_mem(insn))
-		return emul_exit(vcpu, em->gpa, em->size, true, res,
-				 KVML_EMUL_WRITE);
+	if (insn_writes_mem(insn)) {
+		em->value = res;
+		em->frag = 0;
+		return emul_write_out(vcpu);
+	}
 	em->active = false;
 	return 1;
 }
@@ -441,7 +521,7 @@ static int emul_begin(struct kvml_vcpu *vcpu, u64 fault_gpa)
 	struct kvml_emul *em = &vcpu->emul;
 	struct kvml_insn *insn = &em->insn;
 	unsigned int size = insn->memsize;
-	u64 ea = emul_ea(vcpu), val = 0, gpa;
+	u64 ea = emul_ea(vcpu);
 	s64 off;
 
 	if (insn_is_bt(insn) && insn->src == KVML_OPND_REG) {
@@ -450,22 +530,20 @@ static int emul_begin(struct kvml_vcpu *vcpu, u64 fault_gpa)
 		ea += (off >> (ilog2(size) + 3)) * size;
 		ea &= size_mask(insn->addrsize);
 	}
-	if (emul_mmio_gpa(vcpu, emul_linear(vcpu, insn->seg, ea), size,
-			  insn_writes_mem(insn), fault_gpa, &gpa))
+	if (emul_split(vcpu, emul_linear(vcpu, insn->seg, ea), size,
+		       insn_writes_mem(insn), fault_gpa))
 		return emul_fail(vcpu);
-	em->gpa = gpa;
+	em->gpa = fault_gpa;
 	em->size = size;
+	em->value = 0;
 
 	if (!insn_reads_mem(insn)) {
-		val = emul_src(vcpu);
+		em->value = emul_src(vcpu);
 		emul_skip(vcpu);
-		return emul_exit(vcpu, gpa, size, true, val, KVML_EMUL_WRITE);
+		return emul_write_out(vcpu);
 	}
-	/* A read-modify-write of a read-only slot reads the slot. */
-	if (!emul_is_mmio(vcpu, gpa, false) &&
-	    !kvml_read_gpa(vcpu->vm, gpa, &val, size))
-		return emul_finish(vcpu, val);
-	return emul_exit(vcpu, gpa, size, false, 0, KVML_EMUL_READ);
+	/* Pieces in RAM (or a read-only slot) are read directly. */
+	return emul_read_in(vcpu);
 }
 
 static u64 emul_str_la(struct kvml_vcpu *vcpu, int seg, u8 reg)
@@ -603,8 +681,13 @@ static int emul_complete(struct kvml_vcpu *vcpu)
 	em->active = false;
 	switch (em->stage) {
 	case KVML_EMUL_READ:
-		memcpy(&data, vcpu->run->mmio.data, em->size);
-		return emul_finish(vcpu, data);
+		memcpy((u8 *)&em->value + (em->frag ? em->frag_len[0] : 0),
+		       vcpu->run->mmio.data, em->frag_len[em->frag]);
+		em->frag++;
+		return emul_read_in(vcpu);
+	case KVML_EMUL_WRITE:
+		em->frag++;
+		return emul_write_out(vcpu);
 	case KVML_EMUL_STR_READ:
 		memcpy(&data, vcpu->run->mmio.data, em->size);
 		return emul_string_store(vcpu, data, NULL);

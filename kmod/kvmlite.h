@@ -118,6 +118,11 @@ struct kvml_emul {
 	u8 size;			/* bytes of the access in flight */
 	bool done;			/* RIP is past the instruction */
 	u64 gpa;			/* address of the access in flight */
+	/* A memory operand split at a page boundary: up to two pieces. */
+	u8 nfrags, frag;		/* pieces, and the one in flight */
+	u8 frag_len[2];
+	u64 frag_gpa[2];
+	u64 value;			/* the operand's bytes, little-endian */
 };
 
 /*

@@ -1087,13 +1087,32 @@ static void test_walk(void)
 	r = EMU(MMIO + 0x3010, 0x89, 0x08);
 	expect_write(r, MMIO + 0x3010, 4, 0, "mmio through a 4K mapping");
 
-	/* An access split over discontiguous pages is refused. */
+	/* An access split over two pages goes out as two pieces, as KVM. */
 	mode_long();
 	map4k(0x7f0000200000ULL, MMIO + 0x5000, 3);
 	map4k(0x7f0000201000ULL, MMIO + 0x9000, 3);
 	regs[VCPU_RAX] = 0x7f0000200ffeULL;
+	regs[VCPU_RCX] = 0x44332211;
 	r = EMU(MMIO + 0x5ffe, 0x89, 0x08);
-	expect_fail(r, "split discontiguous MMIO access");
+	expect_write(r, MMIO + 0x5ffe, 2, 0x2211, "split write: first piece");
+	r = complete(0);
+	expect_write(r, MMIO + 0x9000, 2, 0x4433, "split write: second piece");
+	check(complete(0) == 1, "split write: done after two pieces");
+
+	/* A split read assembles the value from both pieces. */
+	mode_long();
+	map4k(0x7f0000200000ULL, MMIO + 0x5000, 3);
+	map4k(0x7f0000201000ULL, MMIO + 0x9000, 3);
+	regs[VCPU_RAX] = 0x7f0000200ffdULL;
+	regs[VCPU_RCX] = 0;
+	r = EMU(MMIO + 0x9000, 0x8b, 0x08);
+	expect_read(r, MMIO + 0x5ffd, 3, "split read: first piece");
+	r = complete(0xccbbaa);
+	expect_read(r, MMIO + 0x9000, 1, "split read: second piece");
+	r = complete(0xdd);
+	check(r == 1 && regs[VCPU_RCX] == 0xddccbbaa,
+	      "split read: value assembled (rcx %#llx)",
+	      (unsigned long long)regs[VCPU_RCX]);
 
 	/* Segment bases. */
 	mode_long();
