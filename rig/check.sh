@@ -584,6 +584,25 @@ stage_svm() {
 # A future stage_vmx (Bochs, kvm-intel) follows the same pattern:
 # make_initramfs vmx kvm-intel, boot, parse_log vmx <its serial log>.
 
+# The host-side unit tests (the MMIO emulator and page walker, built for
+# userspace from the kernel sources): their TAP results count like the
+# selftests' do.
+run_unit_tests() {
+	local log="$OUT/unit-tests.log" pass fail
+	say "unit tests (make -C kmod/test run)"
+	make -C "$TOP/kmod/test" run >"$log" 2>&1
+	pass=$(grep -c '^ok ' "$log")
+	fail=$(grep -c '^not ok ' "$log")
+	if [ $((pass + fail)) -eq 0 ]; then
+		rig_failure "host/unit: the unit tests did not run (see $log)"
+		return
+	fi
+	grep '^not ok ' "$log" | sed 's/^/    host\/unit: /'
+	TOTAL_PASS=$((TOTAL_PASS + pass))
+	TOTAL_FAIL=$((TOTAL_FAIL + fail))
+	SUMMARY+=("host/unit: $pass passed, $fail failed")
+}
+
 print_summary() {
 	local l
 	echo
@@ -632,6 +651,7 @@ main() {
 
 	case " $DEVICES " in *" kvmlite "*) build_module ;; esac
 	build_selftests
+	run_unit_tests
 
 	for s in "${stages[@]}"; do
 		"stage_$s"
