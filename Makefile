@@ -4,6 +4,7 @@
 #
 #   make             kvmlite.ko and the selftests
 #   make check       every test, inside the emulated hosts (installs packages)
+#   make check-svm   only the SVM stage (QEMU); make check-vmx: only VMX (Bochs)
 #   make run         boot a guest (on the host with VT-x/AMD-V, else emulated)
 
 # The kernel tree to build against: the running kernel's build tree when it
@@ -14,7 +15,7 @@ KDIR ?= $(shell if [ -d /lib/modules/$$(uname -r)/build ]; then \
 		ls -d /lib/modules/*-amd64/build 2>/dev/null | sort -V | tail -n 1; \
 	fi)
 
-.PHONY: all module selftests clean check check-svm run
+.PHONY: all module selftests clean check check-svm check-vmx run
 
 all: module selftests
 
@@ -30,6 +31,9 @@ check:
 
 check-svm:
 	bash rig/check.sh svm
+
+check-vmx:
+	bash rig/check.sh vmx
 
 run:
 	@echo "make run: the kvmlite client that boots Linux guests is not built yet" >&2

@@ -8,6 +8,8 @@
 # Usage:
 #   rig/check.sh            run every stage (today: svm)
 #   rig/check.sh svm        only the SVM stage: QEMU TCG, AMD EPYC with SVM+NPT
+#   rig/check.sh vmx        only the VMX stage: Bochs, Intel Haswell with
+#                           VMX, EPT, VPID and unrestricted guest
 #   rig/check.sh --parse svm LOG
 #                           only re-read a saved serial log (no build, no VM)
 #
@@ -22,6 +24,7 @@
 #   RIG_SELFTESTS=DIR   take build/ and run_tests.sh from DIR instead of
 #                       building selftests/ (for testing the rig itself)
 #   RIG_MODULE=FILE     load this prebuilt kvmlite.ko instead of building one
+#   VMX_CPUS=2          CPUs of the Bochs VM (each one slows Bochs down)
 #
 # Output: build logs and per stage a streamed serial console, then a summary:
 #   one line per stage "svm/kvmlite: P passed, F failed, S skipped", the
@@ -45,6 +48,9 @@ RIG_SELFTESTS=${RIG_SELFTESTS:-}
 RIG_MODULE=${RIG_MODULE:-}
 
 PACKAGES=(qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static cpio)
+# Added to PACKAGES when the VMX stage runs.
+VMX_PACKAGES=(bochs bochsbios vgabios isolinux syslinux-common genisoimage)
+VMX_CPUS=${VMX_CPUS:-2}
 
 # Guest console lines that start with this are the rig's own markers, printed
 # by the VM's /init (see write_init).
@@ -341,6 +347,13 @@ mark dmesg-begin
 dmesg
 mark dmesg-end
 mark "done"
+# Bochs drops what the serial port has not sent yet at power-off: push the
+# last lines out with SERIAL_PAD lines of padding.
+i=0
+while [ "$i" -lt "${SERIAL_PAD:-0}" ]; do
+	echo "# rig: padding ------------------------------------------------------------"
+	i=$((i + 1))
+done
 poweroff -f
 EOF
 	chmod 755 "$1"
@@ -399,6 +412,7 @@ make_initramfs() {
 		DEVICES="$DEVICES"
 		TESTS="$TESTS"
 		HUNG_TASK_SECS=60
+		SERIAL_PAD="${SERIAL_PAD:-0}"
 	EOF
 	write_init "$root/init"
 
@@ -581,8 +595,99 @@ stage_svm() {
 	parse_log svm "$log"
 }
 
-# A future stage_vmx (Bochs, kvm-intel) follows the same pattern:
-# make_initramfs vmx kvm-intel, boot, parse_log vmx <its serial log>.
+# make_iso DIR ISO: an ISOLINUX CD in ISO booting the kernel with the VMX
+# initramfs (Bochs has no direct kernel boot).  The kernel reboots by triple
+# fault, which stops Bochs (reset_on_triple_fault=0), so a panic ends the run.
+make_iso() {
+	local dir=$1 iso=$2
+	rm -rf "$dir"
+	mkdir -p "$dir/isolinux"
+	cp /usr/lib/ISOLINUX/isolinux.bin /usr/lib/syslinux/modules/bios/ldlinux.c32 \
+		"$dir/isolinux/" || return 1
+	cp "/boot/vmlinuz-$KVER" "$dir/vmlinuz" || return 1
+	cp "$OUT/initramfs-vmx.cpio" "$dir/initrd" || return 1
+	cat >"$dir/isolinux/isolinux.cfg" <<-EOF
+		DEFAULT rig
+		PROMPT 0
+		TIMEOUT 0
+		LABEL rig
+		  KERNEL /vmlinuz
+		  APPEND initrd=/initrd console=ttyS0,115200 quiet panic=-1 oops=panic reboot=t log_buf_len=4M
+	EOF
+	genisoimage -quiet -o "$iso" -b isolinux/isolinux.bin -c isolinux/boot.cat \
+		-no-emul-boot -boot-load-size 4 -boot-info-table "$dir"
+}
+
+# bochs_watchdog PID RAW: stop Bochs when the guest is done but did not power
+# off, or when it boots a second time (a reboot that was not a triple fault).
+bochs_watchdog() {
+	local pid=$1 raw=$2
+	while kill -0 "$pid" 2>/dev/null; do
+		sleep 5
+		if grep -q "^$MARK done" "$raw" 2>/dev/null; then
+			sleep 60
+			break
+		fi
+		[ "$(grep -c "^$MARK vm-up" "$raw" 2>/dev/null)" -gt 1 ] && break
+	done
+	kill -TERM "$pid" 2>/dev/null
+}
+
+# stage_vmx: Bochs emulating an Intel Skylake-X with VMX, EPT, VPID and
+# unrestricted guest; the reference is kvm-intel.
+stage_vmx() {
+	local log="$OUT/vmx-serial.log" raw="$OUT/vmx-serial.raw"
+	local err="$OUT/vmx-bochs.err" rc start pid wd
+	SERIAL_PAD=120 make_initramfs vmx kvm-intel ||
+		{ rig_failure "vmx: could not build the initramfs"; return; }
+	make_iso "$OUT/iso-vmx" "$OUT/vmx.iso" ||
+		{ rig_failure "vmx: could not build the boot CD"; return; }
+	cat >"$OUT/vmx-bochsrc" <<-EOF
+		cpu: model=corei7_haswell_4770, count=$VMX_CPUS, ips=200000000, reset_on_triple_fault=0
+		megs: 1024
+		romimage: file=/usr/share/bochs/BIOS-bochs-latest
+		vgaromimage: file=/usr/share/vgabios/vgabios.bin
+		ata0-master: type=cdrom, path=$OUT/vmx.iso, status=inserted
+		boot: cdrom
+		com1: enabled=1, mode=file, dev=$raw
+		clock: sync=none, time0=1
+		display_library: rfb, options="timeout=0"
+		sound: driver=dummy
+		log: $OUT/vmx-bochs.log
+		panic: action=fatal
+		error: action=report
+		info: action=ignore
+		debug: action=ignore
+	EOF
+	# Debian's Bochs has its debugger built in: "c" starts the machine.
+	echo c >"$OUT/vmx-bochs.rc"
+	: >"$raw"
+	say "booting the VMX test VM (Bochs, $VMX_CPUS CPUs, timeout ${RIG_TIMEOUT}s)"
+	start=$SECONDS
+	timeout -k 10 "$RIG_TIMEOUT" bochs -q -f "$OUT/vmx-bochsrc" -rc "$OUT/vmx-bochs.rc" \
+		</dev/null >"$err" 2>&1 &
+	pid=$!
+	trap 'kill -TERM "$pid" 2>/dev/null' INT TERM
+	bochs_watchdog "$pid" "$raw" &
+	wd=$!
+	tail -F -n +1 --pid="$pid" "$raw" 2>/dev/null | strip_ansi | tee "$log"
+	wait "$pid"
+	rc=$?
+	trap - INT TERM
+	kill "$wd" 2>/dev/null
+	wait "$wd" 2>/dev/null
+	strip_ansi <"$raw" >"$log"
+	echo
+	say "VMX VM ended after $((SECONDS - start))s, status $rc"
+	# Bochs reports the guest's ACPI power-off as a panic: status 1.
+	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+		rig_failure "vmx: the VM was killed after ${RIG_TIMEOUT}s (RIG_TIMEOUT)"
+	elif [ "$rc" -ne 0 ] && ! grep -q 'ACPI control: soft power off' "$err"; then
+		rig_failure "vmx: Bochs failed with status $rc (rig/out/vmx-bochs.err)"
+		grep -v '^ALSA' "$err" | tail -n 20
+	fi
+	parse_log vmx "$log"
+}
 
 # The host-side unit tests (the MMIO emulator and page walker, built for
 # userspace from the kernel sources): their TAP results count like the
@@ -628,8 +733,10 @@ main() {
 	case ${1:-all} in
 	all) stages=(svm) ;;
 	svm) stages=(svm) ;;
-	*) warn "unknown stage '$1' (known: svm)"; exit 2 ;;
+	vmx) stages=(vmx) ;;
+	*) warn "unknown stage '$1' (known: svm vmx)"; exit 2 ;;
 	esac
+	case " ${stages[*]} " in *" vmx "*) PACKAGES+=("${VMX_PACKAGES[@]}") ;; esac
 	# DEVICES: kvmlite always before kvm, whatever order it was given in.
 	for d in $DEVICES; do
 		case $d in kvm | kvmlite) ;; *) warn "DEVICES: unknown device '$d'"; exit 2 ;; esac
