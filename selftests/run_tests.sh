@@ -24,7 +24,7 @@ signals
 concurrency
 malformed
 cpuid_msr
-host_cpus
+host
 "
 
 DEV=${1:-/dev/kvmlite}
