@@ -3,8 +3,9 @@
  * The host side of the hypervisor: a vCPU thread that moves between
  * physical CPUs keeps its guest state, a CPU taken offline and brought
  * back while a VM exists runs guests again (the extensions are enabled
- * on CPUs that come online), and a second hypervisor that owns the
- * extensions makes KVM_CREATE_VM fail with EBUSY.
+ * on CPUs that come online), a second hypervisor that owns the
+ * extensions makes KVM_CREATE_VM fail with EBUSY, and the kernel memory
+ * of VMs and vCPUs is charged to the creator's memory cgroup.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -12,6 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "vm.h"
@@ -146,10 +150,111 @@ static void other_hypervisor(void)
 	close(vm);
 }
 
+#define CGROOT	"/sys/fs/cgroup"
+
+static int write_str(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY), r;
+
+	if (fd < 0)
+		return -1;
+	r = write(fd, s, strlen(s)) == (ssize_t)strlen(s) ? 0 : -1;
+	close(fd);
+	return r;
+}
+
+static long read_long(const char *path)
+{
+	char buf[64] = "";
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 ? atol(buf) : -1;
+}
+
+/* In a child moved to a new memory cgroup: VMs and vCPUs, then none. */
+static void memcg_child(const char *cg)
+{
+	char path[128];
+	long before, during, after;
+	int vms[4], vcpus[4][64], i, j;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
+	if (write_str(path, "0"))
+		_exit(2);
+	snprintf(path, sizeof(path), "%s/memory.current", cg);
+	before = read_long(path);
+	for (i = 0; i < 4; i++) {
+		vms[i] = ioctl(kvm_fd(), KVM_CREATE_VM, 0);
+		if (vms[i] < 0)
+			_exit(3);
+		for (j = 0; j < 64; j++) {
+			vcpus[i][j] = ioctl(vms[i], KVM_CREATE_VCPU, j);
+			if (vcpus[i][j] < 0)
+				_exit(4);
+		}
+	}
+	during = read_long(path);
+	for (i = 0; i < 4; i++) {
+		for (j = 0; j < 64; j++)
+			close(vcpus[i][j]);
+		close(vms[i]);
+	}
+	after = read_long(path);
+	printf("# memory.current: %ld before, %ld with 4 VMs of 64 vCPUs, "
+	       "%ld after\n", before, during, after);
+	fflush(stdout);
+	/*
+	 * Each vCPU holds at least a kvm_run page and a VMCB/VMCS page.  The
+	 * counter moves in per-CPU batches of up to 256 KiB, hence many
+	 * vCPUs and a floor well below what they really take.
+	 */
+	if (during - before < 256 * 2 * 4096L)
+		_exit(5);
+	if (during - after < 256 * 2 * 4096L)
+		_exit(6);
+	_exit(0);
+}
+
+static void memcg(void)
+{
+	char cg[64], path[96];
+	int status;
+	pid_t pid;
+
+	if (access(CGROOT "/cgroup.controllers", F_OK) &&
+	    mount("cgroup2", CGROOT, "cgroup2", 0, NULL))
+		skip("no cgroup2 at " CGROOT " and cannot mount it: %s",
+		     strerror(errno));
+	write_str(CGROOT "/cgroup.subtree_control", "+memory");
+	snprintf(cg, sizeof(cg), CGROOT "/kvmltest%d", getpid());
+	if (mkdir(cg, 0755))
+		skip("cannot make a cgroup: %s", strerror(errno));
+	snprintf(path, sizeof(path), "%s/memory.current", cg);
+	if (access(path, R_OK)) {
+		rmdir(cg);
+		skip("the memory controller is not enabled");
+	}
+	pid = fork();
+	CHECK(pid >= 0, "fork");
+	if (!pid)
+		memcg_child(cg);
+	CHECK_EQ(waitpid(pid, &status, 0), pid);
+	rmdir(cg);
+	CHECK(WIFEXITED(status), "child died");
+	CHECK_EQ(WEXITSTATUS(status), 0,
+		 "2 setup, 3/4 create, 5 not charged, 6 not uncharged");
+}
+
 static const struct tcase cases[] = {
 	CASE(migrate, "a vCPU moving between CPUs keeps its state"),
 	CASE(hotplug, "CPUs going offline and online while VMs exist"),
 	CASE(other_hypervisor, "EBUSY while another hypervisor owns SVM/VMX"),
+	CASE(memcg, "VM and vCPU kernel memory is charged to the memory cgroup"),
 };
 
 int main(int argc, char **argv)
