@@ -27,6 +27,11 @@
 #   KVER=...           Debian kernel to build for and boot (default: newest
 #                      6.1 one with headers and image, as rig/check.sh)
 #   KVMBENCH_SCALE=N   iteration counts times N (HOST=1: default 20)
+#   BENCH_REV=REV      build kvmlite.ko and the client from git revision REV
+#                      (git archive into bench/out/src-REV) instead of the
+#                      working tree, e.g. BENCH_REV=HEAD while the tree holds
+#                      someone's unfinished work
+#   BENCH_MODULE=FILE  load this prebuilt kvmlite.ko instead of building one
 #
 # Output: the table on the terminal; bench/results/<rig>.json, <rig>.png
 # (bar chart of the kvmlite/KVM ratios) and <rig>.txt (the table); the raw
@@ -119,12 +124,31 @@ find_kver() {
 
 KVMLITE_KO=""	# built module, empty if it did not build
 CLIENT=""	# userspace-client/build/kvmlite if it built, else empty
+BENCH_REV=${BENCH_REV:-}
+BENCH_MODULE=${BENCH_MODULE:-}
+SRC=$TOP	# where kvmlite.ko and the client are built from
 
 build_all() {
-	local kdir=$1
-	say "make module KDIR=$kdir"
-	if make -C "$TOP" -j"$(nproc)" module KDIR="$kdir" >"$OUT/build-module.log" 2>&1; then
-		KVMLITE_KO="$TOP/kvmlite.ko"
+	local kdir=$1 rev
+	if [ -n "$BENCH_REV" ]; then
+		rev=$(git -C "$TOP" rev-parse --short "$BENCH_REV") ||
+			{ warn "BENCH_REV=$BENCH_REV is not a revision"; return 1; }
+		SRC="$OUT/src-$rev"
+		say "kvmlite.ko and the client from revision $rev (BENCH_REV=$BENCH_REV)"
+		rm -rf "$SRC"
+		mkdir -p "$SRC"
+		git -C "$TOP" archive "$rev" | tar -x -C "$SRC" || return 1
+	fi
+	if [ -n "$BENCH_MODULE" ]; then
+		say "using the prebuilt BENCH_MODULE=$BENCH_MODULE"
+		KVMLITE_KO=$BENCH_MODULE
+	else
+		say "make module KDIR=$kdir${BENCH_REV:+ (in $SRC)}"
+	fi
+	if [ -n "$BENCH_MODULE" ]; then
+		:
+	elif make -C "$SRC" -j"$(nproc)" module KDIR="$kdir" >"$OUT/build-module.log" 2>&1; then
+		KVMLITE_KO="$SRC/kvmlite.ko"
 	else
 		warn "kvmlite.ko did not build (bench/out/build-module.log):"
 		grep -E 'error:|Error [0-9]' "$OUT/build-module.log" | head -n 20 >&2
@@ -136,10 +160,10 @@ build_all() {
 		return 1
 	fi
 	say "make -C userspace-client (for the Linux boot benchmark)"
-	if [ -f "$TOP/userspace-client/Makefile" ] &&
-		make -C "$TOP/userspace-client" -j"$(nproc)" >"$OUT/build-client.log" 2>&1 &&
-		[ -x "$TOP/userspace-client/build/kvmlite" ]; then
-		CLIENT="$TOP/userspace-client/build/kvmlite"
+	if [ -f "$SRC/userspace-client/Makefile" ] &&
+		make -C "$SRC/userspace-client" -j"$(nproc)" >"$OUT/build-client.log" 2>&1 &&
+		[ -x "$SRC/userspace-client/build/kvmlite" ]; then
+		CLIENT="$SRC/userspace-client/build/kvmlite"
 		echo "client: $CLIENT"
 	else
 		echo "the kvmlite client does not build (bench/out/build-client.log): linux_boot is n/a"
@@ -350,13 +374,13 @@ boot_vmx() {
 		TIMEOUT 0
 		LABEL bench
 		  KERNEL /vmlinuz
-		  APPEND initrd=/initrd console=ttyS0 quiet panic=-1 oops=panic reboot=t nokaslr norandmaps
+		  APPEND initrd=/initrd console=ttyS0,115200 quiet panic=-1 oops=panic reboot=t nokaslr norandmaps
 	EOF
 	genisoimage -quiet -o "$OUT/vmx.iso" -b isolinux/isolinux.bin -c isolinux/boot.cat \
 		-no-emul-boot -boot-load-size 4 -boot-info-table "$dir" || return 1
 	cat >"$OUT/vmx-bochsrc" <<-EOF
-		cpu: model=corei7_skylake_x, count=1, ips=200000000, reset_on_triple_fault=0
-		megs: 2048
+		cpu: model=corei7_haswell_4770, count=1, ips=200000000, reset_on_triple_fault=0
+		megs: 1024
 		romimage: file=/usr/share/bochs/BIOS-bochs-latest
 		vgaromimage: file=/usr/share/vgabios/vgabios.bin
 		ata0-master: type=cdrom, path=$OUT/vmx.iso, status=inserted
@@ -443,6 +467,7 @@ run_host() {
 extract() {
 	awk -v mark="$MARK" '
 		{ sub(/\r$/, "") }
+		$1 == mark "-VM" { print "info", "kernel", $2; next }
 		$1 == mark "-STAGE" { dev = $2; next }
 		$1 == mark && dev != "" && NF >= 4 { print dev, $2, $3, $4; next }
 		$1 == mark "-FAIL" && dev != "" { print dev, "FAIL", $2, $3 }
@@ -463,6 +488,7 @@ report() {
 	BEGIN {
 		while ((getline line < raw) > 0) {
 			split(line, f, " ")
+			if (f[1] == "info") { if (f[2] == "kernel") kernel = f[3]; continue }
 			if (f[2] == "FAIL") { failed[f[1] " " f[3]] = f[4]; continue }
 			val[f[1] " " f[2]] = f[3]
 		}
