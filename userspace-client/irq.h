@@ -19,7 +19,12 @@ void pic__pulse_irq(int irq);
 bool pic__has_interrupt(void);
 /* The CPU acknowledges: the vector to inject, or -1 if nothing is pending. */
 int pic__acknowledge(void);
+/* Is IRQ latched in the request register (raised, not yet acknowledged)? */
+bool pic__irq_requested(int irq);
 /* Call FN (without the PIC's lock) each time the CPU acknowledges IRQ. */
 void pic__set_ack_notifier(int irq, void (*fn)(void));
+
+/* One line of state for SIGUSR2 dumps. */
+void pic__describe(char *buf, size_t len);
 
 #endif

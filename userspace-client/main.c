@@ -46,6 +46,7 @@ struct options {
 	enum display display;
 	const char *vga_dump;
 	bool debug;
+	bool raw_cmdline;	/* pass -p as it is */
 };
 
 static struct vm the_vm;
@@ -71,7 +72,9 @@ static void usage(FILE *f)
 		"                        vga: the VGA text screen on the terminal, typing goes\n"
 		"                        to the PS/2 keyboard\n"
 		"      --vga-dump FILE   write the VGA text screen to FILE at exit\n"
-		"      --debug           report accesses to ports and memory no device owns\n"
+		"      --raw-cmdline     do not add the TSC rate (tsc_early_khz=, tsc=reliable)\n"
+		"      --debug           report accesses to ports and memory no device owns,\n"
+		"                        print the guest's CPUID; SIGUSR2 prints device state\n"
 		"\n"
 		"Ctrl-A x quits (when stdin is a terminal).  Exit status: 0 when the guest\n"
 		"powers off, reboots or halts or on Ctrl-A x, 1 on a setup error, 2 when\n"
@@ -127,6 +130,7 @@ static void parse_args(int argc, char **argv)
 		{ "display", required_argument, NULL, 'V' },
 		{ "vga-dump", required_argument, NULL, 'd' },
 		{ "debug", no_argument, NULL, 'g' },
+		{ "raw-cmdline", no_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -187,6 +191,9 @@ static void parse_args(int argc, char **argv)
 		case 'g':
 			opts.debug = true;
 			break;
+		case 'r':
+			opts.raw_cmdline = true;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -208,10 +215,13 @@ static void parse_args(int argc, char **argv)
 }
 
 /*
- * The command line the kernel gets: the user's, plus tsc_early_khz= with the
- * TSC rate unless the user gave one.  Linux calibrates the TSC against the
- * PIT or the PM timer with tight timing that a trapped port read cannot
- * meet under nested virtualization; a BIOS-like hint keeps the TSC usable.
+ * The command line the kernel gets: the user's, plus "tsc_early_khz=RATE
+ * tsc=reliable" unless the user said something about the TSC.  Linux
+ * calibrates the TSC against the PIT or the PM timer with timing that a
+ * trapped port read cannot meet when exits are slow (nested virtualization),
+ * and then falls back to slow clocks and periodic ticks.  The guest's TSC
+ * runs at a constant rate that the client knows, so it says so, as
+ * firmware or a paravirtual clock would.
  */
 static const char *full_cmdline(struct vm *vm)
 {
@@ -219,12 +229,12 @@ static const char *full_cmdline(struct vm *vm)
 	unsigned long khz;
 
 	if (strstr(opts.cmdline, "tsc_early_khz=") || strstr(opts.cmdline, "tsc=") ||
-	    strstr(opts.cmdline, "notsc"))
+	    strstr(opts.cmdline, "notsc") || opts.raw_cmdline)
 		return opts.cmdline;
 	khz = vcpu__tsc_khz(&vm->vcpus[0]);
 	if (!khz)
 		return opts.cmdline;
-	snprintf(buf, sizeof(buf), "%s tsc_early_khz=%lu", opts.cmdline, khz);
+	snprintf(buf, sizeof(buf), "%s tsc_early_khz=%lu tsc=reliable", opts.cmdline, khz);
 	return buf;
 }
 
@@ -299,6 +309,18 @@ static void on_signal(void *arg)
 
 	if (read(fd, &si, sizeof(si)) != sizeof(si))
 		return;
+	if (si.ssi_signo == SIGUSR2) {
+		char a[256], b[1024], c[256];
+		struct kvm_run *run = the_vm.vcpus[0].run;
+
+		pic__describe(a, sizeof(a));
+		serial8250__describe(b, sizeof(b));
+		pit8254__describe(c, sizeof(c));
+		report("state: %s; %s; %s; vcpu0 exit %u if %u ready %u window %u", a, b, c,
+		       run->exit_reason, run->if_flag, run->ready_for_interrupt_injection,
+		       run->request_interrupt_window);
+		return;
+	}
 	vm__stop(&the_vm, 128 + si.ssi_signo, "terminated by %s", strsignal(si.ssi_signo));
 }
 
@@ -334,6 +356,7 @@ static int setup_signals(void)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGQUIT);
+	sigaddset(&set, SIGUSR2);	/* state dump (debugging) */
 	sigaddset(&set, SIGUSR1);	/* only vCPU threads take the kick */
 	if (pthread_sigmask(SIG_BLOCK, &set, NULL))
 		die("pthread_sigmask failed");

@@ -377,30 +377,28 @@ static uint64_t rdtsc(void)
 }
 
 /*
- * The guest's TSC rate in kHz: KVM_GET_TSC_KHZ where the device has it,
- * else the host's TSC measured against CLOCK_MONOTONIC_RAW (the guest's TSC
- * is the host's plus an offset when nothing scales it).
+ * The guest's TSC rate in kHz: the host's TSC measured against the host's
+ * CLOCK_MONOTONIC over 100 ms (the guest's TSC is the host's plus an offset
+ * when nothing scales it).  Measuring, rather than asking KVM_GET_TSC_KHZ,
+ * keeps guest time in step with the host's own clock even where the host's
+ * TSC calibration is poor (an emulated host).
  */
 unsigned long vcpu__tsc_khz(struct vcpu *vcpu)
 {
-	struct timespec t0, t1, pause = { 0, 50000000 };
-	uint64_t c0, c1, ns;
-	int r;
+	struct timespec pause = { 0, 100000000 };
+	uint64_t a0, a1, b0, b1, c0, c1;
 
-	if (ioctl(vcpu->vm->sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_GET_TSC_KHZ) > 0) {
-		r = ioctl(vcpu->fd, KVM_GET_TSC_KHZ, 0);
-		if (r > 0)
-			return r;
-	}
-	clock_gettime(CLOCK_MONOTONIC_RAW, &t0);
+	(void)vcpu;
+	a0 = clock__now_ns();
 	c0 = rdtsc();
+	b0 = clock__now_ns();
 	nanosleep(&pause, NULL);
-	clock_gettime(CLOCK_MONOTONIC_RAW, &t1);
+	a1 = clock__now_ns();
 	c1 = rdtsc();
-	ns = (t1.tv_sec - t0.tv_sec) * 1000000000ULL + t1.tv_nsec - t0.tv_nsec;
-	if (!ns || c1 <= c0)
+	b1 = clock__now_ns();
+	if (c1 <= c0 || (a1 + b1) / 2 <= (a0 + b0) / 2)
 		return 0;
-	return (unsigned long)((c1 - c0) * 1000000ULL / ns);
+	return (unsigned long)((c1 - c0) * 1000000ULL / ((a1 + b1) / 2 - (a0 + b0) / 2));
 }
 
 void vcpu__kick(struct vcpu *vcpu)

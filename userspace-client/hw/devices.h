@@ -21,12 +21,14 @@ size_t serial8250__receive(const uint8_t *buf, size_t len);
 size_t serial8250__rx_room(void);
 /* Called (from the vCPU thread) when room appears again after being full. */
 extern void (*serial8250__on_rx_room)(void);
+void serial8250__describe(char *buf, size_t len);
 
 /* hw/pit8254.c: ports 0x40-0x43 and 0x61; channel 0 is IRQ 0. */
 void pit8254__init(struct vm *vm);
 /* The timerfd the event loop polls for channel 0. */
 int pit8254__timer_fd(void);
 void pit8254__timer_expired(void);
+void pit8254__describe(char *buf, size_t len);
 
 /* hw/rtc.c: CMOS RTC at 0x70/0x71 with the host's time (UTC). */
 void rtc__init(struct vm *vm, uint64_t ram_size);

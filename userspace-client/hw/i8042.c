@@ -222,6 +222,14 @@ static void kbc__io(void *opaque, uint16_t port, bool is_write, uint8_t *data, i
 	} else {
 		*data = kbc.obuf;
 		kbc.obf = false;
+		/*
+		 * The output buffer empties: IRQ 1 drops before the next byte
+		 * raises it again, so that the (edge-triggered) 8259 sees it.
+		 */
+		if (kbc.irq_line) {
+			kbc.irq_line = false;
+			pic__set_irq(KBD_IRQ, false);
+		}
 	}
 	kbc__update();
 	pthread_mutex_unlock(&kbc.lock);

@@ -8,6 +8,7 @@
  * pic__acknowledge().
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "../irq.h"
@@ -77,6 +78,16 @@ static void pic_chip__ack(struct pic_chip *c, int irq)
 	c->irr &= ~(1 << irq);
 	if (!c->auto_eoi)
 		c->isr |= 1 << irq;
+}
+
+bool pic__irq_requested(int irq)
+{
+	bool r;
+
+	pthread_mutex_lock(&pic.lock);
+	r = pic.chip[irq >> 3].irr & (1 << (irq & 7));
+	pthread_mutex_unlock(&pic.lock);
+	return r;
 }
 
 void pic__set_ack_notifier(int irq, void (*fn)(void))
@@ -271,4 +282,15 @@ void pic__init(struct vm *vm)
 	ioport__register(0x20, 2, &pic__ops, NULL);
 	ioport__register(0xa0, 2, &pic__ops, NULL);
 	ioport__register(0x4d0, 2, &elcr__ops, NULL);
+}
+
+void pic__describe(char *buf, size_t len)
+{
+	pthread_mutex_lock(&pic.lock);
+	snprintf(buf, len, "8259 master irr %02x imr %02x isr %02x line %02x base %02x, "
+		 "slave irr %02x imr %02x isr %02x line %02x base %02x",
+		 pic.chip[0].irr, pic.chip[0].imr, pic.chip[0].isr, pic.chip[0].line,
+		 pic.chip[0].vector_base, pic.chip[1].irr, pic.chip[1].imr, pic.chip[1].isr,
+		 pic.chip[1].line, pic.chip[1].vector_base);
+	pthread_mutex_unlock(&pic.lock);
 }

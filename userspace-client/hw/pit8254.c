@@ -10,10 +10,12 @@
  *
  * Ticks of channel 0 that the guest could not take in time (a busy host, a
  * slow nested exit) are not lost: they are counted and delivered one after
- * another, each once the 8259 acknowledged the previous one, as KVM's
- * in-kernel PIT does.  Otherwise jiffies would fall behind real time.
+ * another, each once the 8259 no longer holds the previous one in its
+ * request register, as KVM's in-kernel PIT does.  Otherwise jiffies would
+ * fall behind real time.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -57,7 +59,6 @@ static struct {
 	bool refresh;		/* port 0x61 bit 4 toggles on each read */
 	int timer_fd;
 	unsigned int pending_ticks;	/* channel 0 interrupts still to deliver */
-	bool tick_in_flight;		/* one raised, not yet acknowledged */
 } pit = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static uint64_t pit__ticks_since(uint64_t start_ns, uint64_t now)
@@ -347,21 +348,22 @@ int pit8254__timer_fd(void)
 	return pit.timer_fd;
 }
 
-/* Raise IRQ 0 for the next pending tick unless one is on its way (lock held). */
-static bool pit__deliver_tick(void)
+/*
+ * Raise IRQ 0 for the next pending tick unless the 8259 still holds the
+ * previous one (lock held; the 8259's lock nests inside).
+ */
+static void pit__deliver_tick(void)
 {
-	if (!pit.pending_ticks || pit.tick_in_flight)
-		return false;
+	if (!pit.pending_ticks || pic__irq_requested(0))
+		return;
 	pit.pending_ticks--;
-	pit.tick_in_flight = true;
-	return true;
+	pic__pulse_irq(0);
 }
 
 /* Channel 0 reached its terminal count (or its period ended): IRQ 0. */
 void pit8254__timer_expired(void)
 {
 	uint64_t expirations;
-	bool raise;
 
 	if (read(pit.timer_fd, &expirations, sizeof(expirations)) != sizeof(expirations))
 		return;		/* re-armed meanwhile: nothing due */
@@ -369,23 +371,16 @@ void pit8254__timer_expired(void)
 	pit.pending_ticks += expirations;
 	if (pit.pending_ticks > PIT_MAX_PENDING_TICKS)
 		pit.pending_ticks = PIT_MAX_PENDING_TICKS;
-	raise = pit__deliver_tick();
+	pit__deliver_tick();
 	pthread_mutex_unlock(&pit.lock);
-	if (raise)
-		pic__pulse_irq(0);
 }
 
 /* The 8259 handed IRQ 0 to the CPU: the next pending tick may follow. */
 static void pit__irq0_acked(void)
 {
-	bool raise;
-
 	pthread_mutex_lock(&pit.lock);
-	pit.tick_in_flight = false;
-	raise = pit__deliver_tick();
+	pit__deliver_tick();
 	pthread_mutex_unlock(&pit.lock);
-	if (raise)
-		pic__pulse_irq(0);
 }
 
 static const struct ioport_ops pit__ops = { .name = "8254", .io = pit__io, .bytewise = true };
@@ -407,4 +402,19 @@ void pit8254__init(struct vm *vm)
 	pic__set_ack_notifier(0, pit__irq0_acked);
 	ioport__register(0x40, 4, &pit__ops, NULL);
 	ioport__register(0x61, 1, &port61__ops, NULL);
+}
+
+void pit8254__describe(char *buf, size_t len)
+{
+	struct itimerspec its;
+	struct pit_channel *c = &pit.ch[0];
+
+	pthread_mutex_lock(&pit.lock);
+	timerfd_gettime(pit.timer_fd, &its);
+	snprintf(buf, len, "8254 ch0 mode %u rw %u reload %u counting %d count %u pending %u "
+		 "irr0 %d timer %ld.%09ld/%ld.%09ld", c->mode, c->rw, c->reload, c->counting,
+		 pit_channel__count(c, clock__now_ns()), pit.pending_ticks, pic__irq_requested(0),
+		 (long)its.it_value.tv_sec, its.it_value.tv_nsec, (long)its.it_interval.tv_sec,
+		 its.it_interval.tv_nsec);
+	pthread_mutex_unlock(&pit.lock);
 }

@@ -9,6 +9,7 @@
  * change.  The IRQ line is gated by MCR.OUT2 as on a PC.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "devices.h"
@@ -64,6 +65,9 @@ static struct {
 	bool fifo_enabled;
 	bool thre_pending;	/* THR-empty interrupt not yet acknowledged */
 	bool irq_line;
+	/* the last register accesses, for SIGUSR2 dumps */
+	struct { uint8_t reg, val; bool write; } trace[64];
+	unsigned int trace_pos;
 } uart = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 void (*serial8250__on_rx_room)(void);
@@ -233,6 +237,13 @@ static void uart__io(void *opaque, uint16_t port, bool is_write, uint8_t *data, 
 		uart__write(port - COM1_PORT, *data);
 	else
 		*data = uart__read(port - COM1_PORT);
+	if (port - COM1_PORT != UART_LSR) {
+		unsigned int t = uart.trace_pos++ % ARRAY_SIZE(uart.trace);
+
+		uart.trace[t].reg = port - COM1_PORT;
+		uart.trace[t].val = *data;
+		uart.trace[t].write = is_write;
+	}
 	if (uart.rx_was_full && uart.rx_count < RX_FIFO_SIZE / 2) {
 		uart.rx_was_full = false;
 		room = true;
@@ -250,4 +261,21 @@ void serial8250__init(struct vm *vm, bool show_output)
 	uart.vm = vm;
 	uart.show_output = show_output;
 	ioport__register(COM1_PORT, 8, &uart__ops, NULL);
+}
+
+void serial8250__describe(char *buf, size_t len)
+{
+	pthread_mutex_lock(&uart.lock);
+	int n = snprintf(buf, len, "8250 ier %02x iir %02x lcr %02x mcr %02x rx %u thre_pending %d line %d trace",
+		 uart.ier, uart__iir(), uart.lcr, uart.mcr, uart.rx_count, uart.thre_pending,
+		 uart.irq_line);
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(uart.trace) && n < (int)len - 12; i++) {
+		unsigned int t = (uart.trace_pos + i) % ARRAY_SIZE(uart.trace);
+
+		n += snprintf(buf + n, len - n, " %c%u=%02x", uart.trace[t].write ? 'w' : 'r',
+			      uart.trace[t].reg, uart.trace[t].val);
+	}
+	pthread_mutex_unlock(&uart.lock);
 }
