@@ -6,6 +6,9 @@
 #   make check       every test, inside the emulated hosts (installs packages)
 #   make check-svm   only the SVM stage (QEMU); make check-vmx: only VMX (Bochs)
 #   make run         boot a guest (on the host with VT-x/AMD-V, else emulated)
+#   make bench       kvmlite vs KVM benchmarks in the SVM rig (HOST=1: on this
+#                    host); make bench-vmx: in the Bochs VMX rig.  See
+#                    Documentation/performance.rst
 
 # The kernel tree to build against: the running kernel's build tree when it
 # exists, else the installed Debian linux-headers-amd64 tree.
@@ -15,7 +18,7 @@ KDIR ?= $(shell if [ -d /lib/modules/$$(uname -r)/build ]; then \
 		ls -d /lib/modules/*-amd64/build 2>/dev/null | sort -V | tail -n 1; \
 	fi)
 
-.PHONY: all module selftests clean check check-svm check-vmx run
+.PHONY: all module selftests clean check check-svm check-vmx run bench bench-vmx
 
 all: module selftests
 
@@ -34,6 +37,12 @@ check-svm:
 
 check-vmx:
 	bash rig/check.sh vmx
+
+bench:
+	bash bench/run.sh svm
+
+bench-vmx:
+	bash bench/run.sh vmx
 
 run:
 	@echo "make run: the kvmlite client that boots Linux guests is not built yet" >&2

@@ -32,6 +32,7 @@
 #                      working tree, e.g. BENCH_REV=HEAD while the tree holds
 #                      someone's unfinished work
 #   BENCH_MODULE=FILE  load this prebuilt kvmlite.ko instead of building one
+#   BENCH_OUT=DIR      work files there instead of bench/out
 #
 # Output: the table on the terminal; bench/results/<rig>.json, <rig>.png
 # (bar chart of the kvmlite/KVM ratios) and <rig>.txt (the table); the raw
@@ -42,7 +43,7 @@ set -uo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(cd "$BENCH_DIR/.." && pwd)
-OUT="$BENCH_DIR/out"
+OUT=${BENCH_OUT:-$BENCH_DIR/out}
 RESULTS="$BENCH_DIR/results"
 
 HOST=${HOST:-0}
@@ -261,15 +262,22 @@ unload() {
 }
 
 echo "$MARK-VM $(uname -r) cpus $(grep -c ^processor /proc/cpuinfo)"
+export KVMBENCH_SCALE
 for dev in $DEVICES; do
 	echo "$MARK-STAGE $dev"
 	if load "$dev"; then
 		i=0
 		while [ ! -c "/dev/$dev" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-		/bench/kvmbench "/dev/$dev"
-		if [ -x /bench/kvmlite-client ]; then
+		# shellcheck disable=SC2086
+		/bench/kvmbench "/dev/$dev" $BENCHES
+		if [ -x /bench/kvmlite-client ] && [ -z "$BENCHES" ]; then
 			/bench/bootbench "/dev/$dev" /bench/kvmlite-client \
 				/bench/vmlinuz /bench/guest.cpio.gz 1200
+		fi
+		# bench/profile.sh: where the modules are, to name the addresses
+		if [ -n "$PROFILE" ]; then
+			grep -E '\[(kvmlite|kvm|kvm_amd|kvm_intel)\]' /proc/kallsyms |
+				sed "s/^/$MARK-SYM /"
 		fi
 	fi
 	unload "$dev"
@@ -324,7 +332,10 @@ make_initramfs() {
 	fi
 	cat >"$root/bench/bench.conf" <<-EOF
 		MARK="$MARK"
-		DEVICES="kvmlite kvm"
+		DEVICES="${BENCH_DEVICES:-kvmlite kvm}"
+		BENCHES="${BENCHES:-}"
+		KVMBENCH_SCALE="${KVMBENCH_SCALE:-1}"
+		PROFILE="${PROFILE:-}"
 		SERIAL_PAD="${SERIAL_PAD:-0}"
 	EOF
 	write_init "$root/init"
@@ -334,9 +345,10 @@ make_initramfs() {
 
 # ------------------------------------------------------------- the rigs
 
-# boot_svm LOG: one QEMU boot; the serial console into LOG.
+# boot_svm LOG [QEMU ARGS...]: one QEMU boot; the serial console into LOG.
 boot_svm() {
 	local log=$1 rc start=$SECONDS
+	shift
 	say "booting the SVM rig (QEMU TCG, -icount shift=0,sleep=off)"
 	timeout --foreground -k 10 "$BENCH_TIMEOUT" qemu-system-x86_64 \
 		-M q35 -cpu EPYC,+svm -m 2G -smp 1 \
@@ -344,7 +356,7 @@ boot_svm() {
 		-nographic -no-reboot -nic none \
 		-kernel "/boot/vmlinuz-$KVER" -initrd "$OUT/initramfs-svm.cpio" \
 		-append "console=ttyS0 quiet panic=-1 oops=panic nokaslr norandmaps" \
-		</dev/null 2>"$OUT/svm-qemu.err" | strip_ansi | tee "$log" |
+		"$@" </dev/null 2>"$OUT/svm-qemu.err" | strip_ansi | tee "$log" |
 		grep --line-buffered -E "^$MARK|^# "
 	rc=${PIPESTATUS[0]}
 	say "the SVM rig ran $((SECONDS - start)) s, status $rc"
@@ -646,4 +658,5 @@ main() {
 	exit $status
 }
 
-main "$@"
+# bench/profile.sh sources this file for its functions.
+[ "${BASH_SOURCE[0]}" = "$0" ] && main "$@"
