@@ -227,8 +227,7 @@ static void code_from_mmio(void)
 GUEST_CODE(exceptions, ".code64",
 	"mov $1, %eax\n"
 	G_REPORT
-	"exc_sel: mov $" STR(SEL_DATA) ", %eax\n"
-	"cmp $0, %ebx\n"
+		"cmp $0, %ebx\n"
 	"je 1f\n"
 	"cmp $1, %ebx\n"
 	"je 2f\n"

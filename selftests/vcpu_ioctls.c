@@ -420,6 +420,7 @@ static void cpuid2(void)
 	struct kvm_cpuid_entry2 *e;
 	const uint32_t check[] = { 0, 0x80000000, 0x80000002, 0x80000003,
 				   0x80000004 };
+	static const char brand[49] = "kvmlite selftest CPU, a brand string of 48 chars";
 	unsigned int i;
 
 	c = cpuid_alloc(257);
@@ -429,11 +430,11 @@ static void cpuid2(void)
 
 	/* The supported table with a brand string of our own. */
 	c->nent = sup->nent;
-	for (i = 2; i <= 4; i++) {
-		e = cpuid_find(c, 0x80000000 + i, 0);
+	for (i = 0; i < 3; i++) {
+		e = cpuid_find(c, 0x80000002 + i, 0);
 		if (!e)
-			skip("no leaf 0x8000000%u", i);
-		memcpy(&e->eax, &"kvmlite selftest cpu brand string :-)\0\0\0\0\0\0\0\0\0\0\0"[(i - 2) * 16], 16);
+			skip("no leaf 0x%x", 0x80000002 + i);
+		memcpy(&e->eax, brand + 16 * i, 16);
 	}
 	CHECK_OK(ioctl(v->fd, KVM_SET_CPUID2, c), "KVM_SET_CPUID2");
 
