@@ -175,6 +175,14 @@ static void invalid_state(long which)
 		what = "CR4 reserved bit 63 set";
 		bad.cr4 |= 1ULL << 63;
 		break;
+	case 6:
+		what = "CR0.PG without CR0.PE, outside long mode";
+		bad.cr0 &= ~X86_CR0_PE;
+		bad.efer = 0;
+		bad.cr4 &= ~X86_CR4_PAE;
+		bad.cs.l = 0;
+		bad.cs.db = 1;
+		break;
 	default:
 		what = "CS.L in protected mode (EFER.LMA clear)";
 		bad.cr0 &= ~X86_CR0_PG;
@@ -285,7 +293,8 @@ static const struct tcase cases[] = {
 	CASE_ARG(invalid_state, 3, "invalid state: CS.L and CS.D"),
 	CASE_ARG(invalid_state, 4, "invalid state: CR0 high bits"),
 	CASE_ARG(invalid_state, 5, "invalid state: CR4 reserved bit"),
-	CASE_ARG(invalid_state, 6, "invalid state: CS.L outside long mode"),
+	CASE_ARG(invalid_state, 6, "invalid state: CR0.PG without PE"),
+	CASE_ARG(invalid_state, 7, "invalid state: CS.L outside long mode"),
 	CASE(code_from_mmio, "code fetch outside memslots: INTERNAL_ERROR"),
 	CASE(exception_vectors, "guest exceptions reach the guest IDT"),
 };
