@@ -44,11 +44,9 @@ bench:
 bench-vmx:
 	bash bench/run.sh vmx
 
+# Boot a Linux guest with the kvmlite client (userspace-client/run.sh).
 run:
-	@echo "make run: the kvmlite client that boots Linux guests is not built yet" >&2
-	@echo "(issue 'The kvmlite client boots an unmodified Linux kernel')." >&2
-	@echo "Meanwhile 'make check' boots the emulated host and runs the selftest guests." >&2
-	@exit 1
+	bash userspace-client/run.sh
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
