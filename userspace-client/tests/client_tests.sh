@@ -38,13 +38,17 @@ now_cs() { # host uptime in centiseconds
 }
 
 # wait_for FILE PATTERN SECONDS [PID]: until FILE has PATTERN (a fixed
-# string); fails at the timeout or when PID ended first.
-wait_for() {
-	_end=$(( $(now_cs) + $3 * 100 ))
+# string); fails at the timeout or when PID ended first.  Patterns must not
+# occur in the command that was typed (the guest echoes it).
+wait_for() { _wait_grep -F "$@"; }
+# wait_for_re: the same with an extended regular expression
+wait_for_re() { _wait_grep -E "$@"; }
+_wait_grep() {
+	_end=$(( $(now_cs) + $4 * 100 ))
 	while [ "$(now_cs)" -lt "$_end" ]; do
-		grep -qF -- "$2" "$1" 2>/dev/null && return 0
-		if [ -n "${4:-}" ] && ! kill -0 "$4" 2>/dev/null; then
-			grep -qF -- "$2" "$1" 2>/dev/null
+		grep -q "$1" -- "$3" "$2" 2>/dev/null && return 0
+		if [ -n "${5:-}" ] && ! kill -0 "$5" 2>/dev/null; then
+			grep -q "$1" -- "$3" "$2" 2>/dev/null
 			return
 		fi
 		sleep 0.05
@@ -115,14 +119,13 @@ if [ $booting_works -eq 1 ]; then
 	send 'echo answer-$((6*7))'
 	wait_for "$T/serial.out" "answer-42" 30 "$pid"
 	check $? "stdin: a command typed on the client's stdin runs (answer-42)"
-	send 'grep -c ^processor /proc/cpuinfo; sed -n "s/^MemTotal: *\([0-9]*\).*/mem-\1/p" /proc/meminfo'
-	wait_for "$T/serial.out" "mem-" 30 "$pid"
-	mem=$(sed -n 's/^mem-\([0-9]*\).*/\1/p' "$T/serial.out" | tail -n 1)
+	send 'echo mem-$(sed -n "s/^MemTotal: *\([0-9]*\).*/\1/p" /proc/meminfo)-kB'
+	wait_for_re "$T/serial.out" "^mem-[0-9]+-kB" 30 "$pid"
+	mem=$(sed -n 's/^mem-\([0-9]*\)-kB.*/\1/p' "$T/serial.out" | tail -n 1)
 	[ -n "$mem" ] && [ "$mem" -gt 150000 ] && [ "$mem" -lt 262144 ]
 	check $? "stdin: the guest sees the memory of -m 256M (MemTotal ${mem:-?} kB)"
 	send 'echo rtc-$(date -u +%Y)'
-	wait_for "$T/serial.out" "rtc-" 30 "$pid"
-	grep -q "rtc-$(date -u +%Y)" "$T/serial.out"
+	wait_for "$T/serial.out" "rtc-$(date -u +%Y)" 30 "$pid"
 	check $? "rtc: the guest's clock starts at the host's date ($(date -u +%Y))"
 	# Guest time keeps real time: "sleep 5" in the guest, timed on the host.
 	send 'echo sleep-$((1+1))-begin; sleep 5; echo sleep-$((1+2))-end'
