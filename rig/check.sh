@@ -24,6 +24,8 @@
 #   RIG_SELFTESTS=DIR   take build/ and run_tests.sh from DIR instead of
 #                       building selftests/ (for testing the rig itself)
 #   RIG_MODULE=FILE     load this prebuilt kvmlite.ko instead of building one
+#   CLIENT_TESTS=1      run the kvmlite client tests (userspace-client/tests) in
+#                       the SVM stage (default: 1 when TESTS is empty, else 0)
 #   VMX_CPUS=2          CPUs of the Bochs VM (each one slows Bochs down)
 #
 # Output: build logs and per stage a streamed serial console, then a summary:
@@ -46,6 +48,8 @@ TEST_TIMEOUT=${TEST_TIMEOUT:-180}
 RIG_TIMEOUT=${RIG_TIMEOUT:-900}
 RIG_SELFTESTS=${RIG_SELFTESTS:-}
 RIG_MODULE=${RIG_MODULE:-}
+CLIENT_TESTS=${CLIENT_TESTS:-$([ -z "${TESTS:-}" ] && echo 1 || echo 0)}
+CLIENT_DIR=""   # the client, its guest initramfs and tests, empty if none
 
 PACKAGES=(qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static cpio)
 # Added to PACKAGES when the VMX stage runs.
@@ -173,6 +177,25 @@ build_selftests() {
 		warn "no $SELFTESTS_SRC/run_tests.sh or build/: the VM runs no selftests"
 		SELFTESTS_SRC=""
 	fi
+}
+
+# Build the kvmlite client (userspace-client/), the busybox initramfs it boots
+# and its tests into rig/out/client/; CLIENT_DIR is set on success.
+build_client() {
+	local log="$OUT/build-client.log" dir="$OUT/client"
+	[ "$CLIENT_TESTS" = 1 ] || return 0
+	say "make -C userspace-client"
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	if ! { make -C "$TOP/userspace-client" &&
+		cp "$TOP/userspace-client/build/kvmlite" "$TOP/userspace-client/tests/client_tests.sh" "$dir/" &&
+		sh "$TOP/userspace-client/guest/mkinitramfs.sh" "$dir/guest.cpio.gz" &&
+		sh "$TOP/userspace-client/tests/mkfault.sh" "$dir/fault.img"; } >"$log" 2>&1; then
+		cat "$log"
+		rig_failure "build: the kvmlite client did not build (rig/out/build-client.log)"
+		return 1
+	fi
+	CLIENT_DIR=$dir
 }
 
 # -------------------------------------------------------------- initramfs
@@ -329,6 +352,11 @@ run_stage() {
 				echo "$MARK runner-exit $?"
 			)
 		fi
+		# The kvmlite client boots Linux on the device (SVM stage only).
+		if [ -c "/dev/$dev" ] && [ -f /client/client_tests.sh ]; then
+			timeout -k 10 900 sh /client/client_tests.sh "/dev/$dev" /client
+			echo "$MARK exit kvmlite_client $?"
+		fi
 	fi
 	unload_modules "$dev"
 	[ "$dev" = kvm ] && unload_modules kvmlite
@@ -405,6 +433,10 @@ make_initramfs() {
 	echo "kvm modules:     $(tr '\n' ' ' <"$root/rig/mod/kvm/order")"
 
 	add_selftests "$root"
+	if [ -n "$CLIENT_DIR" ] && [ "$arch" = svm ]; then
+		cp -a "$CLIENT_DIR" "$root/client" && cp "/boot/vmlinuz-$KVER" "$root/client/vmlinuz" ||
+			return 1
+	fi
 
 	cat >"$root/rig/rig.conf" <<-EOF
 		ARCH="$arch"
@@ -758,6 +790,7 @@ main() {
 
 	case " $DEVICES " in *" kvmlite "*) build_module ;; esac
 	build_selftests
+	build_client
 	run_unit_tests
 
 	for s in "${stages[@]}"; do
