@@ -306,6 +306,9 @@ void vcpu__dump(struct vcpu *vcpu, const char *why)
 		return;
 	fprintf(f, "kvmlite: vCPU %d: %s (exit reason %u %s)\n", vcpu->id, why,
 		vcpu->run->exit_reason, vcpu__exit_name(vcpu->run->exit_reason));
+	if (vcpu->run->exit_reason == KVM_EXIT_SHUTDOWN)
+		fprintf(f, "  (on SVM the device resets the vCPU after a triple fault: "
+			"the registers below are its reset state)\n");
 	if (ioctl(vcpu->fd, KVM_GET_REGS, &r) < 0 || ioctl(vcpu->fd, KVM_GET_SREGS, &s) < 0) {
 		fprintf(f, "  registers unavailable: %s\n", strerror(errno));
 		goto out;
