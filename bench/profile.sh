@@ -5,6 +5,7 @@
 # SVM rig (a developer tool; make bench does not run it).
 #
 #   bench/profile.sh BENCHMARK [DEVICE...]     (default: kvmlite kvm)
+#   bench/profile.sh linux_boot                 exits of the boot, by kind
 #
 # For each device it boots the rig twice under QEMU's insnprof plugin
 # (bench/insnprof/insnprof.c counts every executed instruction address),
@@ -12,7 +13,7 @@
 # mmio_write, mmio_read, hlt_irq) with KVMBENCH_SCALE=1 and =2.  With icount
 # both boots are identical but for the extra iterations, so the difference
 # is exactly their cost: bench/insnprof/analyze.py names the addresses
-# (System.map, the modules' /proc/kallsyms, nm of kvmbench) and prints
+# (/proc/kallsyms, dumped by the VM, and nm of kvmbench) and prints
 # instructions and calls per iteration by function, into
 # bench/results/profile-BENCHMARK-DEVICE.txt.  Each boot takes a few
 # minutes (the plugin slows QEMU down).  Needs gcc and python3.
@@ -22,12 +23,37 @@
 # shellcheck source=bench/run.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/run.sh"
 
+# The Linux boot: one rig boot counting the exits by kind on both devices
+# (kprobes on kvmlite's handlers, KVM's kvm_exit tracepoint); the boot time
+# it prints is perturbed by the counting.
+profile_boot() {
+	local log="$OUT/profile-linux_boot.log"
+	mkdir -p "$OUT" "$RESULTS"
+	exec 9>"$OUT/.lock"
+	flock -n 9 || { warn "another bench run holds $OUT/.lock; waiting"; flock 9; }
+	ensure_packages "${PACKAGES[@]}" || exit 1
+	find_kver || exit 1
+	build_all "/lib/modules/$KVER/build" || exit 1
+	[ -n "$CLIENT" ] || { warn "no client: no boot to count"; exit 1; }
+	BENCHES=boot EXITSTATS=1 make_initramfs svm kvm-amd || exit 1
+	boot_svm "$log" || exit 1
+	{
+		echo "exits during the Linux boot benchmark (SVM rig, kernel $KVER${BENCH_REV:+, revision $BENCH_REV})"
+		echo "kvmlite: kprobe hits per function (kprobe_profile: event, hits, misses)"
+		sed -n "s/^$MARK-EXITS kvmlite //p" "$log"
+		echo "KVM: hist of kvm_exit (SVM exit codes), kvm_userspace_exit, kvm_page_fault"
+		sed -n "s/^$MARK-EXITS kvm //p" "$log"
+		grep "^$MARK linux_boot\|^$MARK-STAGE" "$log"
+	} | tee "$RESULTS/profile-linux_boot.txt"
+}
+
 profile_main() {
 	local bench=${1:-} devices dev scale iters log pcs plugin="$OUT/libinsnprof.so"
 	[ -n "$bench" ] || { warn "usage: $0 BENCHMARK [DEVICE...]"; exit 2; }
 	shift
 	devices=${*:-kvmlite kvm}
 	case $bench in
+	linux_boot) profile_boot; return ;;
 	cpuid) iters=50000 ;;
 	pio_out | pio_in | mmio_write | mmio_read | hlt_irq) iters=20000 ;;
 	*) warn "profile.sh measures the exit benchmarks only, not '$bench'"; exit 2 ;;
@@ -51,7 +77,7 @@ profile_main() {
 			[ -s "$pcs" ] || { warn "no counts in $pcs"; exit 1; }
 		done
 		python3 "$BENCH_DIR/insnprof/analyze.py" --iters "$iters" \
-			--system-map "/boot/System.map-$KVER" --log "$log" \
+			--log "$log" \
 			--binary "$BENCH_DIR/build/kvmbench" \
 			--title "$bench on /dev/$dev (SVM rig, kernel $KVER, ${BENCH_REV:+revision $BENCH_REV, }instructions per iteration)" \
 			"$OUT/profile-$bench-$dev-1.pcs" "$OUT/profile-$bench-$dev-2.pcs" |

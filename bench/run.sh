@@ -261,6 +261,34 @@ unload() {
 	done
 }
 
+# bench/profile.sh linux_boot: count the exits of the boot by kind, with
+# KVM's kvm_exit tracepoint and kprobes on kvmlite's exit handlers.
+T=/sys/kernel/tracing
+exitstats_on() {
+	mountpoint -q $T || mount -t tracefs tracefs $T
+	echo 64 >$T/buffer_size_kb
+	if [ "$1" = kvmlite ]; then
+		awk '$4 == "[kvmlite]" && $3 ~ /^(svm_exit_[a-z_]+|svm_handle_exit|kvml_npt_map|kvml_emulate_mmio|kvml_vcpu_ioctl_run)$/ && $3 != "svm_exit_handlers" { print $3 }' /proc/kallsyms |
+			while read -r f; do echo "p:kvmlite_exits/$f kvmlite:$f" >>$T/kprobe_events; done
+		echo 1 >$T/events/kvmlite_exits/enable
+	else
+		echo 'hist:keys=exit_reason:size=256' >$T/events/kvm/kvm_exit/trigger
+		echo 'hist:keys=reason' >$T/events/kvm/kvm_userspace_exit/trigger
+		echo 'hist:keys=common_pid' >$T/events/kvm/kvm_page_fault/trigger
+	fi
+}
+exitstats_off() {
+	if [ "$1" = kvmlite ]; then
+		echo 0 >$T/events/kvmlite_exits/enable
+		sed "s/^/$MARK-EXITS kvmlite /" $T/kprobe_profile
+		echo >$T/kprobe_events
+	else
+		for e in kvm_exit kvm_userspace_exit kvm_page_fault; do
+			grep -E '^\{|^Totals|Hits' $T/events/kvm/$e/hist | sed "s/^/$MARK-EXITS kvm $e /"
+		done
+	fi
+}
+
 echo "$MARK-VM $(uname -r) cpus $(grep -c ^processor /proc/cpuinfo)"
 export KVMBENCH_SCALE
 for dev in $DEVICES; do
@@ -269,15 +297,17 @@ for dev in $DEVICES; do
 		i=0
 		while [ ! -c "/dev/$dev" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 		# shellcheck disable=SC2086
-		/bench/kvmbench "/dev/$dev" $BENCHES
-		if [ -x /bench/kvmlite-client ] && [ -z "$BENCHES" ]; then
+		[ "$BENCHES" = boot ] || /bench/kvmbench "/dev/$dev" $BENCHES
+		if [ -x /bench/kvmlite-client ] && { [ -z "$BENCHES" ] || [ "$BENCHES" = boot ]; }; then
+			[ -n "$EXITSTATS" ] && exitstats_on "$dev"
 			/bench/bootbench "/dev/$dev" /bench/kvmlite-client \
 				/bench/vmlinuz /bench/guest.cpio.gz 1200
+			[ -n "$EXITSTATS" ] && exitstats_off "$dev"
 		fi
-		# bench/profile.sh: where the modules are, to name the addresses
+		# bench/profile.sh: the kernel's and the modules' functions, to
+		# name the addresses (Debian's System.map is a placeholder)
 		if [ -n "$PROFILE" ]; then
-			grep -E '\[(kvmlite|kvm|kvm_amd|kvm_intel)\]' /proc/kallsyms |
-				sed "s/^/$MARK-SYM /"
+			grep -E '^[0-9a-f]+ [tTwW] ' /proc/kallsyms | sed "s/^/$MARK-SYM /"
 		fi
 	fi
 	unload "$dev"
@@ -336,6 +366,7 @@ make_initramfs() {
 		BENCHES="${BENCHES:-}"
 		KVMBENCH_SCALE="${KVMBENCH_SCALE:-1}"
 		PROFILE="${PROFILE:-}"
+		EXITSTATS="${EXITSTATS:-}"
 		SERIAL_PAD="${SERIAL_PAD:-0}"
 	EOF
 	write_init "$root/init"
@@ -346,19 +377,27 @@ make_initramfs() {
 # ------------------------------------------------------------- the rigs
 
 # boot_svm LOG [QEMU ARGS...]: one QEMU boot; the serial console into LOG.
+# The console is a file chardev, not stdio: a pipe that fills up (a slow
+# terminal, a busy host) would make QEMU's UART retry on host time and
+# drop bytes, and the guest's figures would then depend on the host.
 boot_svm() {
-	local log=$1 rc start=$SECONDS
+	local log=$1 raw="$1.raw" rc pid start=$SECONDS
 	shift
 	say "booting the SVM rig (QEMU TCG, -icount shift=0,sleep=off)"
-	timeout --foreground -k 10 "$BENCH_TIMEOUT" qemu-system-x86_64 \
+	: >"$raw"
+	timeout -k 10 "$BENCH_TIMEOUT" qemu-system-x86_64 \
 		-M q35 -cpu EPYC,+svm -m 2G -smp 1 \
 		-icount shift=0,sleep=off -seed 1 -rtc base=2024-01-01,clock=vm \
-		-nographic -no-reboot -nic none \
+		-display none -monitor none -serial "file:$raw" -no-reboot -nic none \
 		-kernel "/boot/vmlinuz-$KVER" -initrd "$OUT/initramfs-svm.cpio" \
 		-append "console=ttyS0 quiet panic=-1 oops=panic nokaslr norandmaps" \
-		"$@" </dev/null 2>"$OUT/svm-qemu.err" | strip_ansi | tee "$log" |
-		grep --line-buffered -E "^$MARK|^# "
-	rc=${PIPESTATUS[0]}
+		"$@" </dev/null >"$OUT/svm-qemu.err" 2>&1 &
+	pid=$!
+	tail -F -n +1 --pid="$pid" "$raw" 2>/dev/null | strip_ansi |
+		grep --line-buffered -E "^$MARK |^$MARK-(STAGE|FAIL|DONE)|^# "
+	wait "$pid"
+	rc=$?
+	strip_ansi <"$raw" >"$log"
 	say "the SVM rig ran $((SECONDS - start)) s, status $rc"
 	[ "$rc" -eq 0 ] || tail -n 5 "$OUT/svm-qemu.err" >&2
 	return "$rc"
@@ -422,7 +461,7 @@ boot_vmx() {
 		kill -TERM "$pid" 2>/dev/null
 	) &
 	tail -F -n +1 --pid="$pid" "$raw" 2>/dev/null | strip_ansi |
-		grep --line-buffered -E "^$MARK|^# "
+		grep --line-buffered -E "^$MARK |^$MARK-(STAGE|FAIL|DONE)|^# "
 	wait "$pid"
 	rc=$?
 	strip_ansi <"$raw" >"$log"

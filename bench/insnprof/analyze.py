@@ -6,11 +6,11 @@ benchmark) into instructions per iteration, by function: the difference
 between the two runs is exactly (N2 - N1) iterations, the rest (boot,
 set-up, warm-up) cancels out because icount makes both runs identical.
 
-  analyze.py --iters N --system-map FILE --log SERIAL_LOG --binary PROG \
-             COUNTS_1 COUNTS_2
+  analyze.py --iters N --log SERIAL_LOG --binary PROG COUNTS_1 COUNTS_2
 
 --log is the serial log of the second run: its "@@BENCH@@-SYM" lines are
-/proc/kallsyms of the modules.  Prints a table of functions by instructions
+the text symbols of /proc/kallsyms, the kernel's and the modules'.
+Prints a table of functions by instructions
 per iteration, with the calls per iteration (executions of the function's
 first instruction).
 """
@@ -33,17 +33,19 @@ def load_counts(path):
 
 def load_symbols(system_map, log, binary):
     syms = []  # (start, name, where)
-    with open(system_map) as f:
-        for line in f:
-            parts = line.split()
-            if len(parts) >= 3 and parts[1] in "tTwW":
-                syms.append((int(parts[0], 16), parts[2], "vmlinux"))
+    if system_map:
+        with open(system_map) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) >= 3 and parts[1] in "tTwW":
+                    syms.append((int(parts[0], 16), parts[2], "vmlinux"))
     with open(log, errors="replace") as f:
         for line in f:
-            m = re.match(r"@@BENCH@@-SYM ([0-9a-f]+) ([tTwW]) (\S+)\s+\[(\S+)\]",
+            m = re.match(r"@@BENCH@@-SYM ([0-9a-f]+) ([tTwW]) (\S+)(?:\s+\[(\S+)\])?",
                          line.strip())
             if m:
-                syms.append((int(m.group(1), 16), m.group(3), m.group(4)))
+                syms.append((int(m.group(1), 16), m.group(3),
+                             m.group(4) or "vmlinux"))
     if binary:
         out = subprocess.run(["nm", "-n", binary], capture_output=True,
                              text=True).stdout
@@ -58,7 +60,7 @@ def load_symbols(system_map, log, binary):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--iters", type=int, required=True)
-    ap.add_argument("--system-map", required=True)
+    ap.add_argument("--system-map", help="optional: the log has kallsyms")
     ap.add_argument("--log", required=True)
     ap.add_argument("--binary")
     ap.add_argument("--top", type=int, default=45)
