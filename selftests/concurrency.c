@@ -184,7 +184,7 @@ static void close_while_running(void)
 	CHECK_OK(close(v->fd), "close vCPU fd");
 	CHECK_OK(close(v->vm->fd), "close VM fd");
 	/* The running vCPU holds its file: it goes on until signalled. */
-	for (i = 0; i < 1000 && !x.done; i++) {
+	for (i = 0; i < 5000 && !x.done; i++) {
 		pthread_kill(t, SIGUSR1);
 		sleep_ms(10);
 	}
@@ -410,7 +410,7 @@ static void memslot_race(void)
 static const struct tcase cases[] = {
 	CASE_TIMEOUT(several_vms, 60, "four VMs running at once"),
 	CASE_TIMEOUT(vcpu_threads, 60, "four vCPU threads in one VM, shared memory"),
-	CASE(close_while_running, "close the fds while a vCPU runs"),
+	CASE_TIMEOUT(close_while_running, 90, "close the fds while a vCPU runs"),
 	CASE(vm_fd_closed, "a vCPU runs after its VM fd is closed"),
 	CASE_TIMEOUT(sigkill_in_run, 90, "SIGKILL of a process in KVM_RUN"),
 	CASE(fork_inherits, "a forked child gets EIO on its parent's VM"),
