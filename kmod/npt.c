@@ -65,16 +65,39 @@ static struct page *npt_pin(struct kvml_memslot *slot, u64 gfn)
 }
 
 /*
+ * The leaf table for @gpa, with npt_lock held.  A missing table is made
+ * from *@spare, which is then NULL; returns NULL if one is missing and
+ * there is no spare.
+ */
+static u64 *npt_leaf_table(struct kvml_npt *npt, u64 gpa, u64 **spare)
+{
+	u64 *table = npt->root;
+	int level;
+
+	for (level = NPT_LEVELS; level > 1; level--) {
+		u64 *entry = &table[npt_index(gpa, level)];
+
+		if (!(READ_ONCE(*entry) & npt->present_bits)) {
+			if (!*spare)
+				return NULL;
+			WRITE_ONCE(*entry, __pa(*spare) | npt->table_bits);
+			*spare = NULL;
+		}
+		table = npt_table_va(*entry);
+	}
+	return table;
+}
+
+/*
  * Map the page of @slot that backs @gpa.  Called on a nested page fault
- * with vm->mmu_lock held for read; may sleep.
+ * with vm->mmu_lock held for read; may sleep.  Table pages are allocated
+ * outside the spinlock, one at a time as the walk finds them missing.
  */
 int kvml_npt_map(struct kvml_vm *vm, struct kvml_memslot *slot, u64 gpa)
 {
 	struct kvml_npt *npt = &vm->npt;
-	u64 *spare[NPT_LEVELS - 1] = { };
-	int nspare = 0, level, i, r = 0;
+	u64 *table, *spare = NULL, leaf;
 	struct page *page;
-	u64 *table, leaf;
 
 	page = npt_pin(slot, gpa >> PAGE_SHIFT);
 	if (IS_ERR(page))
@@ -82,33 +105,19 @@ int kvml_npt_map(struct kvml_vm *vm, struct kvml_memslot *slot, u64 gpa)
 	leaf = page_to_phys(page) | ((slot->flags & KVM_MEM_READONLY) ?
 				     npt->leaf_ro_bits : npt->leaf_rw_bits);
 
-	/* Tables are allocated before the spinlock, at most one per level. */
-	for (i = 0; i < NPT_LEVELS - 1; i++) {
-		spare[i] = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
-		if (!spare[i]) {
-			r = -ENOMEM;
-			goto out;
-		}
-	}
-
 	spin_lock(&vm->npt_lock);
-	table = npt->root;
-	for (level = NPT_LEVELS; level > 1; level--) {
-		u64 *entry = &table[npt_index(gpa, level)];
-
-		if (!(READ_ONCE(*entry) & npt->present_bits)) {
-			u64 *next = spare[nspare++];
-
-			WRITE_ONCE(*entry, __pa(next) | npt->table_bits);
-		}
-		table = npt_table_va(*entry);
+	while (!(table = npt_leaf_table(npt, gpa, &spare))) {
+		spin_unlock(&vm->npt_lock);
+		spare = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+		if (!spare)
+			return -ENOMEM;
+		spin_lock(&vm->npt_lock);
 	}
 	WRITE_ONCE(table[npt_index(gpa, 1)], leaf);
 	spin_unlock(&vm->npt_lock);
-out:
-	for (i = nspare; i < NPT_LEVELS - 1; i++)
-		free_page((unsigned long)spare[i]);
-	return r;
+	if (spare)
+		free_page((unsigned long)spare);
+	return 0;
 }
 
 static void npt_free_level(struct kvml_npt *npt, u64 *table, int level)
