@@ -52,9 +52,20 @@ struct kvml_vm;
 struct kvml_vcpu;
 
 /*
+ * The pinned pages of one block of KVML_PIN_BLOCK pages of a memslot
+ * (2 MiB), by offset in the block.  An entry is set once, with cmpxchg(),
+ * and stays until the slot is freed.
+ */
+#define KVML_PIN_SHIFT		9
+#define KVML_PIN_BLOCK		(1U << KVML_PIN_SHIFT)
+struct kvml_pins {
+	struct page *page[KVML_PIN_BLOCK];
+};
+
+/*
  * A guest physical range backed by the client's memory.  Fields are set
  * under vm->lock and, once published, change only with vm->mmu_lock held
- * for write (a move changes @base_gfn).  @pages has its own lock.
+ * for write (a move changes @base_gfn).  @pins has its own lock.
  */
 struct kvml_memslot {
 	u32 id;
@@ -62,7 +73,7 @@ struct kvml_memslot {
 	u64 base_gfn;
 	u64 npages;
 	unsigned long userspace_addr;
-	struct xarray pages;		/* pinned page by offset in the slot */
+	struct xarray pins;		/* kvml_pins by offset >> KVML_PIN_SHIFT */
 };
 
 /* Second-level page tables: NPT or EPT (npt.c). */

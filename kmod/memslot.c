@@ -83,12 +83,23 @@ static void kvml_slot_remove(struct kvml_vm *vm, int index)
 static void kvml_slot_free(struct kvml_memslot *slot)
 {
 	bool dirty = !(slot->flags & KVM_MEM_READONLY);
-	struct page *page;
-	unsigned long i;
+	struct kvml_pins *pins;
+	unsigned long b;
+	unsigned int i, n;
 
-	xa_for_each(&slot->pages, i, page)
-		unpin_user_pages_dirty_lock(&page, 1, dirty);
-	xa_destroy(&slot->pages);
+	xa_for_each(&slot->pins, b, pins) {
+		/* Runs of pinned pages in one call: a huge page at once. */
+		for (i = 0; i < KVML_PIN_BLOCK; i += n) {
+			for (n = 0; i + n < KVML_PIN_BLOCK && pins->page[i + n]; n++)
+				;
+			if (n)
+				unpin_user_pages_dirty_lock(&pins->page[i], n, dirty);
+			else
+				n = 1;
+		}
+		kfree(pins);
+	}
+	xa_destroy(&slot->pins);
 	kfree(slot);
 }
 
@@ -182,7 +193,7 @@ int kvml_set_memory_region(struct kvml_vm *vm,
 	slot->base_gfn = gfn;
 	slot->npages = npages;
 	slot->userspace_addr = mr->userspace_addr;
-	xa_init(&slot->pages);
+	xa_init(&slot->pins);
 
 	down_write(&vm->mmu_lock);
 	kvml_slot_insert(vm, slot);

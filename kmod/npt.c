@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * kvmlite second-level page tables (AMD NPT, Intel EPT), filled lazily on
- * guest faults from the memslots, with 4 KiB leaves.  Both use the 4-level
+ * guest faults from the memslots, with 4 KiB leaves, a fault mapping the
+ * neighbours that are resident too (fault-around).  Both use the 4-level
  * x86-64 layout; the backend sets the bits its format puts in tables and
  * leaves (vm->npt.table_bits, leaf_rw_bits, leaf_ro_bits).
  *
@@ -11,6 +12,7 @@
  */
 #include <linux/gfp.h>
 #include <linux/mm.h>
+#include <linux/slab.h>
 #include <linux/xarray.h>
 #include <asm/io.h>
 
@@ -39,29 +41,78 @@ int kvml_npt_init(struct kvml_npt *npt)
 	return 0;
 }
 
-/* Pin the page behind @gfn of @slot once; later faults reuse the pin. */
-static struct page *npt_pin(struct kvml_memslot *slot, u64 gfn)
-{
-	unsigned long idx = gfn - slot->base_gfn;
-	unsigned int flags = FOLL_LONGTERM;
-	struct page *page, *old;
+/* Pages pinned per pin_user_pages_fast_only() call of the fault-around. */
+#define NPT_PIN_BATCH		32
 
-	page = xa_load(&slot->pages, idx);
-	if (page)
-		return page;
-	if (!(slot->flags & KVM_MEM_READONLY))
-		flags |= FOLL_WRITE;
-	if (pin_user_pages_fast(slot->userspace_addr + idx * PAGE_SIZE, 1,
-				flags, &page) != 1)
-		return ERR_PTR(-EFAULT);
-	old = xa_cmpxchg(&slot->pages, idx, NULL, page, GFP_KERNEL_ACCOUNT);
+/* xarray mark of a pin block where fault-around found nothing resident. */
+#define NPT_NO_AROUND		XA_MARK_1
+
+/* The pins of the block of @slot holding offset @idx, made on first use. */
+static struct kvml_pins *npt_pins(struct kvml_memslot *slot, unsigned long idx)
+{
+	unsigned long b = idx >> KVML_PIN_SHIFT;
+	struct kvml_pins *pins, *old;
+
+	pins = xa_load(&slot->pins, b);
+	if (pins)
+		return pins;
+	pins = kzalloc(sizeof(*pins), GFP_KERNEL_ACCOUNT);
+	if (!pins)
+		return ERR_PTR(-ENOMEM);
+	old = xa_cmpxchg(&slot->pins, b, NULL, pins, GFP_KERNEL_ACCOUNT);
 	if (old) {
-		unpin_user_page(page);
+		kfree(pins);
 		if (xa_is_err(old))
 			return ERR_PTR(xa_err(old));
-		page = old;
+		pins = old;
 	}
-	return page;
+	return pins;
+}
+
+/* Record @page at @i of @pins unless another vCPU was first. */
+static void npt_pin_set(struct kvml_pins *pins, unsigned int i,
+			struct page *page)
+{
+	if (cmpxchg(&pins->page[i], NULL, page))
+		unpin_user_page(page);
+}
+
+static unsigned long npt_hva(struct kvml_memslot *slot, unsigned long idx)
+{
+	return slot->userspace_addr + idx * PAGE_SIZE;
+}
+
+/*
+ * Pin the pages of block offsets [@a, @b) (block at slot offset @base)
+ * that the client has resident and mapped as the slot needs, without
+ * faulting anything in: from @a up to the first page that is not, then
+ * again from each 2 MiB boundary of the client's mapping (a huge page)
+ * after it.  Returns how many pages were pinned.
+ */
+static unsigned int npt_pin_around(struct kvml_memslot *slot,
+				   struct kvml_pins *pins, unsigned long base,
+				   unsigned int a, unsigned int b,
+				   unsigned int flags)
+{
+	struct page *batch[NPT_PIN_BATCH];
+	unsigned int done = 0, n, got, k;
+	unsigned long hva;
+
+	while (a < b) {
+		n = min_t(unsigned int, b - a, NPT_PIN_BATCH);
+		got = pin_user_pages_fast_only(npt_hva(slot, base + a), n,
+					       flags, batch);
+		for (k = 0; k < got; k++)
+			npt_pin_set(pins, a + k, batch[k]);
+		done += got;
+		a += got;
+		if (got == n)
+			continue;
+		/* Offset a is not resident: try the next huge page. */
+		hva = ALIGN(npt_hva(slot, base + a + 1), PMD_SIZE);
+		a = (hva - slot->userspace_addr) / PAGE_SIZE - base;
+	}
+	return done;
 }
 
 /*
@@ -89,35 +140,91 @@ static u64 *npt_leaf_table(struct kvml_npt *npt, u64 gpa, u64 **spare)
 }
 
 /*
- * Map the page of @slot that backs @gpa.  Called on a nested page fault
- * with vm->mmu_lock held for read; may sleep.  Table pages are allocated
- * outside the spinlock, one at a time as the walk finds them missing.
+ * Map the pinned pages of block offsets [@a, @b) of the block at slot
+ * offset @base.  Table pages are allocated outside the spinlock, one at a
+ * time as the walk finds them missing.
  */
-int kvml_npt_map(struct kvml_vm *vm, struct kvml_memslot *slot, u64 gpa)
+static int npt_map_pinned(struct kvml_vm *vm, struct kvml_memslot *slot,
+			  struct kvml_pins *pins, unsigned long base,
+			  unsigned int a, unsigned int b)
 {
 	struct kvml_npt *npt = &vm->npt;
-	u64 *table, *spare = NULL, leaf;
-	struct page *page;
-
-	page = npt_pin(slot, gpa >> PAGE_SHIFT);
-	if (IS_ERR(page))
-		return PTR_ERR(page);
-	leaf = page_to_phys(page) | ((slot->flags & KVM_MEM_READONLY) ?
-				     npt->leaf_ro_bits : npt->leaf_rw_bits);
+	u64 bits = (slot->flags & KVM_MEM_READONLY) ? npt->leaf_ro_bits :
+						      npt->leaf_rw_bits;
+	u64 *table = NULL, *spare = NULL, table_gpa = 0;
 
 	spin_lock(&vm->npt_lock);
-	while (!(table = npt_leaf_table(npt, gpa, &spare))) {
-		spin_unlock(&vm->npt_lock);
-		spare = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
-		if (!spare)
-			return -ENOMEM;
-		spin_lock(&vm->npt_lock);
+	while (a < b) {
+		struct page *page = READ_ONCE(pins->page[a]);
+		u64 gpa = (slot->base_gfn + base + a) << PAGE_SHIFT;
+
+		if (!page) {
+			a++;
+			continue;
+		}
+		/* One leaf table maps 2 MiB: walk again for another one. */
+		if (!table || (gpa & PMD_MASK) != table_gpa) {
+			table = npt_leaf_table(npt, gpa, &spare);
+			table_gpa = gpa & PMD_MASK;
+		}
+		if (!table) {
+			spin_unlock(&vm->npt_lock);
+			spare = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+			if (!spare)
+				return -ENOMEM;
+			spin_lock(&vm->npt_lock);
+			continue;
+		}
+		WRITE_ONCE(table[npt_index(gpa, 1)], page_to_phys(page) | bits);
+		a++;
 	}
-	WRITE_ONCE(table[npt_index(gpa, 1)], leaf);
 	spin_unlock(&vm->npt_lock);
 	if (spare)
 		free_page((unsigned long)spare);
 	return 0;
+}
+
+/*
+ * Map the page of @slot that backs @gpa.  Called on a nested page fault
+ * with vm->mmu_lock held for read; may sleep.
+ *
+ * The page is pinned (faulted in if need be) and mapped, and with it, by
+ * fault-around, the neighbours in its pin block that the client already
+ * has resident: after the first fault in a huge page of the client's
+ * memory, all of it.  Fault-around never faults anything in, so it costs
+ * no memory.  A fault on a page that is already pinned (the tables were
+ * zapped) maps every pinned page of its block again.
+ */
+int kvml_npt_map(struct kvml_vm *vm, struct kvml_memslot *slot, u64 gpa)
+{
+	unsigned long idx = (gpa >> PAGE_SHIFT) - slot->base_gfn;
+	unsigned long base = idx & ~(unsigned long)(KVML_PIN_BLOCK - 1);
+	unsigned int n = min_t(u64, slot->npages - base, KVML_PIN_BLOCK);
+	unsigned int i = idx - base, lo, hi, flags = FOLL_LONGTERM;
+	struct kvml_pins *pins;
+	struct page *page;
+
+	if (!(slot->flags & KVM_MEM_READONLY))
+		flags |= FOLL_WRITE;
+	pins = npt_pins(slot, idx);
+	if (IS_ERR(pins))
+		return PTR_ERR(pins);
+	if (READ_ONCE(pins->page[i]))
+		return npt_map_pinned(vm, slot, pins, base, 0, n);
+
+	/* The run of unpinned pages around @i is what fault-around tries. */
+	for (lo = i; lo > 0 && !READ_ONCE(pins->page[lo - 1]); lo--)
+		;
+	for (hi = i + 1; hi < n && !READ_ONCE(pins->page[hi]); hi++)
+		;
+	if (pin_user_pages_fast(npt_hva(slot, idx), 1, flags, &page) != 1)
+		return -EFAULT;
+	npt_pin_set(pins, i, page);
+	if (!xa_get_mark(&slot->pins, idx >> KVML_PIN_SHIFT, NPT_NO_AROUND) &&
+	    !npt_pin_around(slot, pins, base, i + 1, hi, flags) &&
+	    !npt_pin_around(slot, pins, base, lo, i, flags))
+		xa_set_mark(&slot->pins, idx >> KVML_PIN_SHIFT, NPT_NO_AROUND);
+	return npt_map_pinned(vm, slot, pins, base, lo, hi);
 }
 
 static void npt_free_level(struct kvml_npt *npt, u64 *table, int level)

@@ -2,12 +2,18 @@
 /*
  * KVM_SET_USER_MEMORY_REGION: add, delete, move, what may not change, the
  * read-only flag, overlaps, alignment, overflow, slot ids, unmapped
- * memory, and every slot in use by one guest.  Guest accesses check what
+ * memory, every slot in use by one guest, slots whose pages are all
+ * resident before the guest touches them, and guest memory given back at
+ * exit.  Guest accesses check what
  * the guest really sees after each change.
  */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "vm.h"
 
@@ -390,6 +396,141 @@ static void big_slot(void)
 			 "write at %d MiB", 2 * i);
 }
 
+/*
+ * A slot whose every page the host wrote before the guest runs (all of it
+ * resident: kvmlite maps the neighbours of a faulting page with it).  The
+ * guest adds up the first dword of each page and writes its countdown to
+ * the second.  GPA and host address are not 2 MiB aligned, and differ.
+ */
+#define NBR_PAGES	700
+#define NBR_GPA		0x1003000ULL
+#define NBR_GPA2	0x2ff9000ULL
+
+GUEST_CODE(neighbours_guest, ".code64",
+	"mov (" STR(DATA_GPA) "), %rsi\n"
+	"mov $" STR(NBR_PAGES) ", %ecx\n"
+	"xor %eax, %eax\n"
+	"1: add (%rsi), %eax\n"
+	"mov %ecx, 4(%rsi)\n"
+	"add $0x1000, %rsi\n"
+	"loop 1b\n"
+	G_REPORT
+	G_DONE);
+
+static void neighbours_run(struct vcpu *v, uint32_t *mem, uint64_t gpa,
+			   uint32_t add, const char *what)
+{
+	struct kvm_regs r;
+	uint32_t sum = 0;
+	int i;
+
+	for (i = 0; i < NBR_PAGES; i++) {
+		mem[i * PAGE_SIZE / 4] = i * 5 + add;
+		mem[i * PAGE_SIZE / 4 + 1] = 0;
+		sum += i * 5 + add;
+	}
+	*(uint64_t *)gpa2hva(v->vm, DATA_GPA) = gpa;
+	vcpu_get_regs(v, &r);
+	r.rip = CODE_GPA;
+	vcpu_set_regs(v, &r);
+	CHECK_EQ(run_ucall(v, UC_REPORT), sum, "sum, %s", what);
+	run_to_done(v);
+	for (i = 0; i < NBR_PAGES; i++)
+		if (mem[i * PAGE_SIZE / 4 + 1] != (uint32_t)(NBR_PAGES - i))
+			break;
+	CHECK_EQ(i, NBR_PAGES, "first page without the guest's write, %s",
+		 what);
+}
+
+static void resident_neighbours(void)
+{
+	struct vcpu *v = GUEST_VM(neighbours_guest, MODE_LONG);
+	uint64_t size = NBR_PAGES * PAGE_SIZE;
+	uint8_t *p = alloc_mem(size + (4ULL << 20));
+	uint32_t *mem = (uint32_t *)((((uintptr_t)p + (2ULL << 20)) &
+				      ~((2ULL << 20) - 1)) + 0x5000);
+
+	memset(mem, 0xa5, size);
+	vm_set_mem(v->vm, 1, 0, NBR_GPA, size, mem);
+	neighbours_run(v, mem, NBR_GPA, 1, "in place");
+	vm_set_mem(v->vm, 1, 0, NBR_GPA2, size, mem);
+	neighbours_run(v, mem, NBR_GPA2, 2, "moved");
+	vm_set_mem(v->vm, 1, 0, NBR_GPA2, 0, NULL);
+	vm_set_mem(v->vm, 1, 0, NBR_GPA, size, mem);
+	neighbours_run(v, mem, NBR_GPA, 3, "deleted and added again");
+}
+
+/* A read-only slot, resident: after a read, a write next door still exits. */
+static void readonly_neighbours(void)
+{
+	struct vcpu *v = probe_vm();
+	uint64_t *mem = alloc_mem(SLOT1_SIZE);
+	int i;
+
+	for (i = 0; i < (int)(SLOT1_SIZE / 8); i++)
+		mem[i] = i;
+	vm_set_mem(v->vm, 1, KVM_MEM_READONLY, SLOT1_GPA, SLOT1_SIZE, mem);
+	CHECK_EQ(guest_read(v, SLOT1_GPA + 0x3000), 0x3000 / 8);
+	guest_write_mmio(v, SLOT1_GPA + 0x4000, 0xfeedfacecafebeefULL);
+	guest_write_mmio(v, SLOT1_GPA + 0x2008, 0x1234);
+	CHECK_EQ(mem[0x4000 / 8], 0x4000 / 8, "memory unchanged");
+	CHECK_EQ(mem[0x2008 / 8], 0x2008 / 8, "memory unchanged");
+	CHECK_EQ(guest_read(v, SLOT1_GPA + 0x5004), 0);
+	CHECK_EQ(guest_read(v, SLOT1_GPA + 0x5000), 0x5000 / 8);
+}
+
+/* The guest writes every page of a 128 MiB slot at 0x40000000. */
+#define RELEASE_SIZE	(128ULL << 20)
+
+GUEST_CODE(release_guest, ".code64",
+	"mov $0x40000000, %rsi\n"
+	"mov $" STR(RELEASE_SIZE) " / 4096, %ecx\n"
+	"1: movb $1, (%rsi)\n"
+	"add $0x1000, %rsi\n"
+	"loop 1b\n"
+	G_DONE);
+
+static long mem_free_kib(void)
+{
+	char line[128];
+	long kib = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		fail("/proc/meminfo: %s", strerror(errno));
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemFree: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+/* Guest memory the guest touched is freed when the process exits. */
+static void memory_released(void)
+{
+	long before = mem_free_kib(), after;
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0)
+		fail("fork: %s", strerror(errno));
+	if (pid == 0) {
+		struct vcpu *v = GUEST_VM(release_guest, MODE_LONG);
+
+		vm_set_mem(v->vm, 1, 0, 0x40000000, RELEASE_SIZE,
+			   alloc_mem(RELEASE_SIZE));
+		run_to_done(v);
+		_exit(0);
+	}
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	      !WEXITSTATUS(status), "the child ran the guest");
+	after = mem_free_kib();
+	diag("MemFree %ld KiB before, %ld KiB after", before, after);
+	CHECK(after > before - (long)(RELEASE_SIZE >> 10) / 4,
+	      "at most a quarter of the guest's memory not back");
+}
+
 static const struct tcase cases[] = {
 	CASE(add_slot, "add a slot: the guest sees the memory"),
 	CASE(delete_slot, "delete a slot (size 0): MMIO again"),
@@ -405,6 +546,9 @@ static const struct tcase cases[] = {
 	CASE(unmapped_memory, "unmapped userspace_addr: guest access EFAULT"),
 	CASE_TIMEOUT(all_slots, 60, "509 slots, all used by one guest"),
 	CASE(big_slot, "a 1 GiB slot used sparsely"),
+	CASE(resident_neighbours, "every page resident, unaligned, moved"),
+	CASE(readonly_neighbours, "read-only, resident: writes still exit"),
+	CASE(memory_released, "touched guest memory is freed at exit"),
 };
 
 int main(int argc, char **argv)
