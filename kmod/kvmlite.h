@@ -58,6 +58,11 @@ struct kvml_vcpu;
  */
 #define KVML_PIN_SHIFT		9
 #define KVML_PIN_BLOCK		(1U << KVML_PIN_SHIFT)
+/*
+ * xarray mark of a block that one huge page of the client backs: page[0]
+ * holds the pins of all its 512 physically contiguous pages.
+ */
+#define KVML_PINS_HUGE		XA_MARK_2
 struct kvml_pins {
 	struct page *page[KVML_PIN_BLOCK];
 };
@@ -84,6 +89,7 @@ struct kvml_npt {
 	u64 table_bits;			/* immutable, set by the backend */
 	u64 leaf_rw_bits;		/* immutable, set by the backend */
 	u64 leaf_ro_bits;		/* immutable, set by the backend */
+	u64 huge_bit;			/* immutable: 2 MiB leaves, or 0 */
 };
 
 /* What an I/O-port exit asks for, as decoded by the backend. */

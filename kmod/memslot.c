@@ -88,8 +88,14 @@ static void kvml_slot_free(struct kvml_memslot *slot)
 	unsigned int i, n;
 
 	xa_for_each(&slot->pins, b, pins) {
+		i = 0;
+		if (xa_get_mark(&slot->pins, b, KVML_PINS_HUGE)) {
+			unpin_user_page_range_dirty_lock(pins->page[0],
+							 KVML_PIN_BLOCK, dirty);
+			i = 1;
+		}
 		/* Runs of pinned pages in one call: a huge page at once. */
-		for (i = 0; i < KVML_PIN_BLOCK; i += n) {
+		for (; i < KVML_PIN_BLOCK; i += n) {
 			for (n = 0; i + n < KVML_PIN_BLOCK && pins->page[i + n]; n++)
 				;
 			if (n)

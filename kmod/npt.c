@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * kvmlite second-level page tables (AMD NPT, Intel EPT), filled lazily on
- * guest faults from the memslots, with 4 KiB leaves, a fault mapping the
- * neighbours that are resident too (fault-around).  Both use the 4-level
+ * guest faults from the memslots, with 4 KiB leaves, and 2 MiB ones for
+ * the client's huge pages, a fault mapping the neighbours that are resident
+ * too (fault-around).  Both use the 4-level
  * x86-64 layout; the backend sets the bits its format puts in tables and
- * leaves (vm->npt.table_bits, leaf_rw_bits, leaf_ro_bits).
+ * leaves (vm->npt.table_bits, leaf_rw_bits, leaf_ro_bits, and huge_bit if
+ * it has 2 MiB leaves).
  *
  * Entries are added under vm->npt_lock with vm->mmu_lock held for read;
  * tables are only freed with mmu_lock held for write, when no vCPU is in
@@ -116,46 +118,99 @@ static unsigned int npt_pin_around(struct kvml_memslot *slot,
 }
 
 /*
- * The leaf table for @gpa, with npt_lock held.  A missing table is made
- * from *@spare, which is then NULL; returns NULL if one is missing and
- * there is no spare.
+ * A whole block that the client maps with one huge page (its 512 pages
+ * resident, physically contiguous, the first 2 MiB-aligned) is pinned
+ * with one call and kept as one entry: page[0] holds the 512 pins and the
+ * block is marked KVML_PINS_HUGE.  Returns how many pages of the block,
+ * from its start, are pinned: KVML_PIN_BLOCK when it became a huge block,
+ * else those pinned one by one as fault-around would.
  */
-static u64 *npt_leaf_table(struct kvml_npt *npt, u64 gpa, u64 **spare)
+static unsigned int npt_pin_huge(struct kvml_memslot *slot,
+				 struct kvml_pins *pins, unsigned long base,
+				 unsigned int flags, bool *huge)
+{
+	unsigned long pfn = 0;
+	struct page **tmp;
+	int got, k;
+
+	*huge = false;
+	tmp = kmalloc_array(KVML_PIN_BLOCK, sizeof(*tmp), GFP_KERNEL);
+	if (!tmp)
+		return 0;
+	got = pin_user_pages_fast_only(npt_hva(slot, base), KVML_PIN_BLOCK,
+				       flags, tmp);
+	if (got > 0)
+		pfn = page_to_pfn(tmp[0]);
+	for (k = 0; k < got; k++)
+		if (page_to_pfn(tmp[k]) != pfn + k)
+			break;
+	if (got == KVML_PIN_BLOCK && k == got &&
+	    IS_ALIGNED(pfn, KVML_PIN_BLOCK) &&
+	    !cmpxchg(&pins->page[0], NULL, tmp[0])) {
+		xa_set_mark(&slot->pins, base >> KVML_PIN_SHIFT,
+			    KVML_PINS_HUGE);
+		*huge = true;
+	} else {
+		for (k = 0; k < got; k++)
+			npt_pin_set(pins, k, tmp[k]);
+	}
+	kfree(tmp);
+	return max(got, 0);
+}
+
+/*
+ * The table of level @to (1: 4 KiB leaves, 2: 2 MiB ones) on the way to
+ * @gpa, with npt_lock held.  A missing table is made from *@spare, which is
+ * then NULL.  Returns NULL if one is missing and there is no spare, and
+ * ERR_PTR(-EEXIST) if a 2 MiB leaf maps @gpa already.
+ */
+static u64 *npt_walk(struct kvml_npt *npt, u64 gpa, int to, u64 **spare)
 {
 	u64 *table = npt->root;
 	int level;
 
-	for (level = NPT_LEVELS; level > 1; level--) {
+	for (level = NPT_LEVELS; level > to; level--) {
 		u64 *entry = &table[npt_index(gpa, level)];
+		u64 e = READ_ONCE(*entry);
 
-		if (!(READ_ONCE(*entry) & npt->present_bits)) {
+		if (!(e & npt->present_bits)) {
 			if (!*spare)
 				return NULL;
-			WRITE_ONCE(*entry, __pa(*spare) | npt->table_bits);
+			e = __pa(*spare) | npt->table_bits;
+			WRITE_ONCE(*entry, e);
 			*spare = NULL;
+		} else if (e & npt->huge_bit) {
+			return ERR_PTR(-EEXIST);
 		}
-		table = npt_table_va(*entry);
+		table = npt_table_va(e);
 	}
 	return table;
 }
 
+static u64 npt_leaf_bits(struct kvml_npt *npt, struct kvml_memslot *slot)
+{
+	return (slot->flags & KVM_MEM_READONLY) ? npt->leaf_ro_bits :
+						  npt->leaf_rw_bits;
+}
+
 /*
  * Map the pinned pages of block offsets [@a, @b) of the block at slot
- * offset @base.  Table pages are allocated outside the spinlock, one at a
+ * offset @base with 4 KiB leaves (of a huge block: page[0] and the pages
+ * after it).  Table pages are allocated outside the spinlock, one at a
  * time as the walk finds them missing.
  */
 static int npt_map_pinned(struct kvml_vm *vm, struct kvml_memslot *slot,
 			  struct kvml_pins *pins, unsigned long base,
-			  unsigned int a, unsigned int b)
+			  unsigned int a, unsigned int b, bool huge)
 {
 	struct kvml_npt *npt = &vm->npt;
-	u64 bits = (slot->flags & KVM_MEM_READONLY) ? npt->leaf_ro_bits :
-						      npt->leaf_rw_bits;
+	u64 bits = npt_leaf_bits(npt, slot);
 	u64 *table = NULL, *spare = NULL, table_gpa = 0;
 
 	spin_lock(&vm->npt_lock);
 	while (a < b) {
-		struct page *page = READ_ONCE(pins->page[a]);
+		struct page *page = huge ? nth_page(pins->page[0], a) :
+					   READ_ONCE(pins->page[a]);
 		u64 gpa = (slot->base_gfn + base + a) << PAGE_SHIFT;
 
 		if (!page) {
@@ -164,7 +219,7 @@ static int npt_map_pinned(struct kvml_vm *vm, struct kvml_memslot *slot,
 		}
 		/* One leaf table maps 2 MiB: walk again for another one. */
 		if (!table || (gpa & PMD_MASK) != table_gpa) {
-			table = npt_leaf_table(npt, gpa, &spare);
+			table = npt_walk(npt, gpa, 1, &spare);
 			table_gpa = gpa & PMD_MASK;
 		}
 		if (!table) {
@@ -175,12 +230,57 @@ static int npt_map_pinned(struct kvml_vm *vm, struct kvml_memslot *slot,
 			spin_lock(&vm->npt_lock);
 			continue;
 		}
-		WRITE_ONCE(table[npt_index(gpa, 1)], page_to_phys(page) | bits);
+		/* Under a 2 MiB leaf (of this same block) it is mapped. */
+		if (!IS_ERR(table))
+			WRITE_ONCE(table[npt_index(gpa, 1)],
+				   page_to_phys(page) | bits);
 		a++;
 	}
 	spin_unlock(&vm->npt_lock);
 	if (spare)
 		free_page((unsigned long)spare);
+	return 0;
+}
+
+/*
+ * Map a huge block: with one 2 MiB leaf when the backend has them and the
+ * block's guest address is 2 MiB-aligned (a move may have changed that),
+ * else, or when 4 KiB leaves of it are there already, with 4 KiB leaves.
+ */
+static int npt_map_huge(struct kvml_vm *vm, struct kvml_memslot *slot,
+			struct kvml_pins *pins, unsigned long base)
+{
+	u64 gpa = (slot->base_gfn + base) << PAGE_SHIFT;
+	struct kvml_npt *npt = &vm->npt;
+	u64 *pd, *spare = NULL, e;
+	bool small = false;
+
+	if (!npt->huge_bit || !IS_ALIGNED(gpa, PMD_SIZE))
+		return npt_map_pinned(vm, slot, pins, base, 0, KVML_PIN_BLOCK,
+				      true);
+	spin_lock(&vm->npt_lock);
+	while (!(pd = npt_walk(npt, gpa, 2, &spare))) {
+		spin_unlock(&vm->npt_lock);
+		spare = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+		if (!spare)
+			return -ENOMEM;
+		spin_lock(&vm->npt_lock);
+	}
+	if (!IS_ERR(pd)) {
+		e = READ_ONCE(pd[npt_index(gpa, 2)]);
+		if (!(e & npt->present_bits))
+			WRITE_ONCE(pd[npt_index(gpa, 2)],
+				   page_to_phys(pins->page[0]) |
+				   npt_leaf_bits(npt, slot) | npt->huge_bit);
+		else if (!(e & npt->huge_bit))
+			small = true;
+	}
+	spin_unlock(&vm->npt_lock);
+	if (spare)
+		free_page((unsigned long)spare);
+	if (small)
+		return npt_map_pinned(vm, slot, pins, base, 0, KVML_PIN_BLOCK,
+				      true);
 	return 0;
 }
 
@@ -191,8 +291,9 @@ static int npt_map_pinned(struct kvml_vm *vm, struct kvml_memslot *slot,
  * The page is pinned (faulted in if need be) and mapped, and with it, by
  * fault-around, the neighbours in its pin block that the client already
  * has resident: after the first fault in a huge page of the client's
- * memory, all of it.  Fault-around never faults anything in, so it costs
- * no memory.  A fault on a page that is already pinned (the tables were
+ * memory, all of it, with one 2 MiB entry when the huge page and the
+ * block line up.  Fault-around never faults anything in, so it costs no
+ * memory.  A fault on a page that is already pinned (the tables were
  * zapped) maps every pinned page of its block again.
  */
 int kvml_npt_map(struct kvml_vm *vm, struct kvml_memslot *slot, u64 gpa)
@@ -200,17 +301,21 @@ int kvml_npt_map(struct kvml_vm *vm, struct kvml_memslot *slot, u64 gpa)
 	unsigned long idx = (gpa >> PAGE_SHIFT) - slot->base_gfn;
 	unsigned long base = idx & ~(unsigned long)(KVML_PIN_BLOCK - 1);
 	unsigned int n = min_t(u64, slot->npages - base, KVML_PIN_BLOCK);
-	unsigned int i = idx - base, lo, hi, flags = FOLL_LONGTERM;
+	unsigned int i = idx - base, lo, hi, from, found = 0;
+	unsigned int flags = FOLL_LONGTERM;
 	struct kvml_pins *pins;
 	struct page *page;
+	bool huge;
 
 	if (!(slot->flags & KVM_MEM_READONLY))
 		flags |= FOLL_WRITE;
 	pins = npt_pins(slot, idx);
 	if (IS_ERR(pins))
 		return PTR_ERR(pins);
+	if (xa_get_mark(&slot->pins, idx >> KVML_PIN_SHIFT, KVML_PINS_HUGE))
+		return npt_map_huge(vm, slot, pins, base);
 	if (READ_ONCE(pins->page[i]))
-		return npt_map_pinned(vm, slot, pins, base, 0, n);
+		return npt_map_pinned(vm, slot, pins, base, 0, n, false);
 
 	/* The run of unpinned pages around @i is what fault-around tries. */
 	for (lo = i; lo > 0 && !READ_ONCE(pins->page[lo - 1]); lo--)
@@ -219,12 +324,31 @@ int kvml_npt_map(struct kvml_vm *vm, struct kvml_memslot *slot, u64 gpa)
 		;
 	if (pin_user_pages_fast(npt_hva(slot, idx), 1, flags, &page) != 1)
 		return -EFAULT;
+	if (xa_get_mark(&slot->pins, idx >> KVML_PIN_SHIFT, NPT_NO_AROUND)) {
+		npt_pin_set(pins, i, page);
+		return npt_map_pinned(vm, slot, pins, base, i, i + 1, false);
+	}
+	/*
+	 * A block untouched so far, at a huge page boundary of the client:
+	 * try to take it whole, else keep the pages pinned from its start.
+	 */
+	from = lo;
+	if (lo == 0 && hi == KVML_PIN_BLOCK &&
+	    IS_ALIGNED(npt_hva(slot, base), PMD_SIZE)) {
+		from = npt_pin_huge(slot, pins, base, flags, &huge);
+		if (huge) {
+			unpin_user_page(page);
+			return npt_map_huge(vm, slot, pins, base);
+		}
+		found = from;
+	}
 	npt_pin_set(pins, i, page);
-	if (!xa_get_mark(&slot->pins, idx >> KVML_PIN_SHIFT, NPT_NO_AROUND) &&
-	    !npt_pin_around(slot, pins, base, i + 1, hi, flags) &&
-	    !npt_pin_around(slot, pins, base, lo, i, flags))
+	found += npt_pin_around(slot, pins, base, max(i + 1, from), hi, flags);
+	if (from < i)
+		found += npt_pin_around(slot, pins, base, from, i, flags);
+	if (!found)
 		xa_set_mark(&slot->pins, idx >> KVML_PIN_SHIFT, NPT_NO_AROUND);
-	return npt_map_pinned(vm, slot, pins, base, lo, hi);
+	return npt_map_pinned(vm, slot, pins, base, lo, hi, false);
 }
 
 static void npt_free_level(struct kvml_npt *npt, u64 *table, int level)
@@ -237,6 +361,8 @@ static void npt_free_level(struct kvml_npt *npt, u64 *table, int level)
 		if (!(e & npt->present_bits))
 			continue;
 		table[i] = 0;
+		if (level == 2 && (e & npt->huge_bit))
+			continue;	/* a 2 MiB leaf */
 		if (level > 2)
 			npt_free_level(npt, npt_table_va(e), level - 1);
 		if (level > 1)

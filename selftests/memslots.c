@@ -460,6 +460,58 @@ static void resident_neighbours(void)
 	neighbours_run(v, mem, NBR_GPA, 3, "deleted and added again");
 }
 
+/* @size bytes of anonymous memory at a 2 MiB boundary plus @offset. */
+static void *alloc_at(uint64_t size, uint64_t offset)
+{
+	uint8_t *p = alloc_mem(size + offset + (2ULL << 20));
+
+	return (void *)((((uintptr_t)p + (2ULL << 20) - 1) &
+			 ~((2ULL << 20) - 1)) + offset);
+}
+
+/*
+ * The same at 2 MiB-aligned host and guest addresses, where the host's
+ * huge pages can be mapped whole (kvmlite: 2 MiB nested entries); moved
+ * to an unaligned GPA (4 KiB entries of the same huge pages) and back.
+ */
+static void resident_huge(void)
+{
+	struct vcpu *v = GUEST_VM(neighbours_guest, MODE_LONG);
+	uint64_t size = NBR_PAGES * PAGE_SIZE;
+	uint32_t *mem = alloc_at(size, 0);
+
+	memset(mem, 0x5a, size);
+	vm_set_mem(v->vm, 1, 0, 0x1000000, size, mem);
+	neighbours_run(v, mem, 0x1000000, 1, "aligned");
+	vm_set_mem(v->vm, 1, 0, NBR_GPA2, size, mem);
+	neighbours_run(v, mem, NBR_GPA2, 2, "moved to an unaligned GPA");
+	vm_set_mem(v->vm, 1, 0, 0x3000000, size, mem);
+	neighbours_run(v, mem, 0x3000000, 3, "moved to an aligned GPA");
+	vm_set_mem(v->vm, 1, 0, 0x3000000, 0, NULL);
+	vm_set_mem(v->vm, 1, 0, 0x1000000, size, mem);
+	neighbours_run(v, mem, 0x1000000, 4, "deleted and added again");
+}
+
+/* A read-only 2 MiB slot, resident and aligned: writes still exit. */
+static void readonly_huge(void)
+{
+	struct vcpu *v = probe_vm();
+	uint64_t *mem = alloc_at(2ULL << 20, 0);
+	uint64_t i;
+
+	for (i = 0; i < (2ULL << 20) / 8; i++)
+		mem[i] = i;
+	vm_set_mem(v->vm, 1, KVM_MEM_READONLY, 0x1000000, 2ULL << 20, mem);
+	CHECK_EQ(guest_read(v, 0x1000000 + 0x3000), 0x3000 / 8);
+	CHECK_EQ(guest_read(v, 0x1000000 + 0x1ff000), 0x1ff000 / 8);
+	guest_write_mmio(v, 0x1000000 + 0x4000, 0xfeedfacecafebeefULL);
+	guest_write_mmio(v, 0x1000000, 0x1234);
+	CHECK_EQ(mem[0x4000 / 8], 0x4000 / 8, "memory unchanged");
+	CHECK_EQ(mem[0], 0, "memory unchanged");
+	mem[0x100] = 77;
+	CHECK_EQ(guest_read(v, 0x1000000 + 0x800), 77, "host writes seen");
+}
+
 /* A read-only slot, resident: after a read, a write next door still exits. */
 static void readonly_neighbours(void)
 {
@@ -548,6 +600,8 @@ static const struct tcase cases[] = {
 	CASE(big_slot, "a 1 GiB slot used sparsely"),
 	CASE(resident_neighbours, "every page resident, unaligned, moved"),
 	CASE(readonly_neighbours, "read-only, resident: writes still exit"),
+	CASE(resident_huge, "resident huge pages, aligned, moved"),
+	CASE(readonly_huge, "read-only huge page: writes still exit"),
 	CASE(memory_released, "touched guest memory is freed at exit"),
 };
 

@@ -136,6 +136,7 @@ static int svm_vm_init(struct kvml_vm *vm)
 			  _PAGE_ACCESSED;
 	npt->leaf_ro_bits = _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED;
 	npt->leaf_rw_bits = npt->leaf_ro_bits | _PAGE_RW | _PAGE_DIRTY;
+	npt->huge_bit = _PAGE_PSE;
 	return kvml_npt_init(npt);
 }
 
