@@ -10,7 +10,8 @@
 # For each device it boots the rig twice under QEMU's insnprof plugin
 # (bench/insnprof/insnprof.c counts every executed instruction address),
 # running only BENCHMARK (a kvmbench name: cpuid, pio_out, pio_in,
-# mmio_write, mmio_read, hlt_irq) with KVMBENCH_SCALE=1 and =2.  With icount
+# mmio_write, mmio_read, hlt_irq) with KVMBENCH_SCALE=1 and =2 (touch: once,
+# then twice; figures per 4 KiB page, the process's exit included).  With icount
 # both boots are identical but for the extra iterations, so the difference
 # is exactly their cost: bench/insnprof/analyze.py names the addresses
 # (/proc/kallsyms, dumped by the VM, and nm of kvmbench) and prints
@@ -56,7 +57,8 @@ profile_main() {
 	linux_boot) profile_boot; return ;;
 	cpuid) iters=50000 ;;
 	pio_out | pio_in | mmio_write | mmio_read | hlt_irq) iters=20000 ;;
-	*) warn "profile.sh measures the exit benchmarks only, not '$bench'"; exit 2 ;;
+	touch) iters=65536 ;;	# per 4 KiB page: one run, then two
+	*) warn "profile.sh measures the exit benchmarks and touch only, not '$bench'"; exit 2 ;;
 	esac
 	mkdir -p "$OUT" "$RESULTS"
 	exec 9>"$OUT/.lock"
@@ -71,7 +73,9 @@ profile_main() {
 		for scale in 1 2; do
 			log="$OUT/profile-$bench-$dev-$scale.log"
 			pcs="$OUT/profile-$bench-$dev-$scale.pcs"
-			BENCH_DEVICES=$dev BENCHES=$bench KVMBENCH_SCALE=$scale PROFILE=1 \
+			benches=$bench
+			[ "$bench" = touch ] && [ "$scale" = 2 ] && benches="touch touch"
+			BENCH_DEVICES=$dev BENCHES=$benches KVMBENCH_SCALE=$scale PROFILE=1 \
 				make_initramfs svm kvm-amd || exit 1
 			boot_svm "$log" -plugin "$plugin,out=$pcs" || exit 1
 			[ -s "$pcs" ] || { warn "no counts in $pcs"; exit 1; }
