@@ -178,12 +178,12 @@ if [ $booting_works -eq 1 ]; then
 	d=$(( ${s1:-0} - ${s0:-0} ))
 	[ -n "$s0" ] && [ -n "$s1" ] && [ "$d" -ge 475 ] && [ "$d" -le 525 ]
 	check $? "time: sleep 5 in the guest takes 5 s +-5% of host time (took $((d / 100)).$((d % 100 / 10)) s)"
-	send 'poweroff -f'
+	send 'poweroff'
 	wait_exit "$pid" 60
 	rc=$?
 	finish
 	[ $rc -eq 0 ]
-	check $? "poweroff: the client exits with status 0 (status $rc)"
+	check $? "poweroff: busybox poweroff ends the client with status 0 (status $rc)"
 	grep -q "kvmlite: guest powered off" "$T/serial.out"
 	check $? "poweroff: the client says 'guest powered off'"
 	[ $rc -eq 0 ] || diag "$T/serial.out"
@@ -199,7 +199,7 @@ if [ $booting_works -eq 1 ]; then
 	start reboot -k "$KERNEL" -i "$INITRD" -p "console=ttyS0 quiet"
 	if wait_for "$T/reboot.out" "guest:/# " "$BOOT_TIMEOUT" "$pid"; then
 		sleep 1
-		send 'reboot -f'
+		send 'reboot'
 		wait_exit "$pid" 60
 		rc=$?
 	else
@@ -208,7 +208,7 @@ if [ $booting_works -eq 1 ]; then
 	fi
 	finish
 	[ $rc -eq 0 ]
-	check $? "reboot: the client exits with status 0 (status $rc)"
+	check $? "reboot: busybox reboot ends the client with status 0 (status $rc)"
 	grep -q "kvmlite: guest rebooted" "$T/reboot.out"
 	check $? "reboot: the client says 'guest rebooted'"
 	[ $rc -eq 0 ] || tail -n 30 "$T/reboot.out" | diag
