@@ -214,7 +214,16 @@ static int __init kvml_init(void)
 {
 	int r;
 
-	kvml_ops = &kvml_svm_ops;
+	/*
+	 * VMX where the CPU has VMX and not SVM, SVM everywhere else.  The
+	 * CPUID bit itself: the kernel hides VMX when the firmware locked it
+	 * off, and that is worth saying when a VM is created.
+	 */
+	if (!boot_cpu_has(X86_FEATURE_SVM) &&
+	    (cpuid_ecx(1) & BIT(X86_FEATURE_VMX & 31)))
+		kvml_ops = &kvml_vmx_ops;
+	else
+		kvml_ops = &kvml_svm_ops;
 	r = kvml_ops->hardware_supported();
 	if (r)
 		return r;

@@ -676,7 +676,7 @@ stage_vmx() {
 		{ rig_failure "vmx: could not build the boot CD"; return; }
 	cat >"$OUT/vmx-bochsrc" <<-EOF
 		cpu: model=corei7_haswell_4770, count=$VMX_CPUS, ips=200000000, reset_on_triple_fault=0
-		megs: 1024
+		megs: 2048
 		romimage: file=/usr/share/bochs/BIOS-bochs-latest
 		vgaromimage: file=/usr/share/vgabios/vgabios.bin
 		ata0-master: type=cdrom, path=$OUT/vmx.iso, status=inserted
