@@ -9,7 +9,9 @@
  *	bootbench DEVICE CLIENT KERNEL INITRD [TIMEOUT_S]
  *
  * The client's output goes to stdout as "# " lines only when something
- * fails.  Exit status 0 when the marker was seen, 1 otherwise.
+ * fails, or always with KVMBENCH_BOOT_LOG=1.  KVMBENCH_BOOT_PARAMS replaces
+ * the guest's kernel command line (for diagnosis: the figure then is not
+ * comparable).  Exit status 0 when the marker was seen, 1 otherwise.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -69,6 +71,8 @@ static void log_dump(void)
 int main(int argc, char **argv)
 {
 	int timeout_s = argc > 5 ? atoi(argv[5]) : 600;
+	const char *params = getenv("KVMBENCH_BOOT_PARAMS");
+	const char *always_log = getenv("KVMBENCH_BOOT_LOG");
 	uint64_t t0, t1 = 0, deadline;
 	int pfd[2], status = 0, devnull;
 	bool seen = false, exited = false;
@@ -97,7 +101,8 @@ int main(int argc, char **argv)
 		close(pfd[0]);
 		close(pfd[1]);
 		execl(argv[2], argv[2], "run", "--dev", argv[1], "-k", argv[3],
-		      "-i", argv[4], "-m", GUEST_MEM, "-p", GUEST_PARAMS,
+		      "-i", argv[4], "-m", GUEST_MEM, "-p",
+		      params && *params ? params : GUEST_PARAMS,
 		      (char *)NULL);
 		fprintf(stderr, "bootbench: exec %s: %s\n", argv[2],
 			strerror(errno));
@@ -149,6 +154,8 @@ int main(int argc, char **argv)
 		printf("%s-FAIL linux_boot no-marker 1\n", BENCH_MARK);
 		return 1;
 	}
+	if (always_log && *always_log == '1')
+		log_dump();
 	printf("%s linux_boot %.3f ms\n", BENCH_MARK, (t1 - t0) / 1e6);
 	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
 		printf("# bootbench: the client ended with %s %d after the marker\n",

@@ -290,7 +290,7 @@ exitstats_off() {
 }
 
 echo "$MARK-VM $(uname -r) cpus $(grep -c ^processor /proc/cpuinfo)"
-export KVMBENCH_SCALE
+export KVMBENCH_SCALE KVMBENCH_BOOT_PARAMS KVMBENCH_BOOT_LOG
 for dev in $DEVICES; do
 	echo "$MARK-STAGE $dev"
 	if load "$dev"; then
@@ -367,6 +367,8 @@ make_initramfs() {
 		KVMBENCH_SCALE="${KVMBENCH_SCALE:-1}"
 		PROFILE="${PROFILE:-}"
 		EXITSTATS="${EXITSTATS:-}"
+		KVMBENCH_BOOT_PARAMS="${KVMBENCH_BOOT_PARAMS:-}"
+		KVMBENCH_BOOT_LOG="${KVMBENCH_BOOT_LOG:-}"
 		SERIAL_PAD="${SERIAL_PAD:-0}"
 	EOF
 	write_init "$root/init"
@@ -558,7 +560,10 @@ report() {
 		print sep > txt
 		print sep
 		printf "{\n  \"rig\": \"%s\",\n  \"kernel\": \"%s\",\n", name, kernel > json
-		printf "  \"clock\": \"%s\",\n", (host == "1" ? "host CLOCK_MONOTONIC ns" : "guest CLOCK_MONOTONIC; QEMU -icount shift=0: 1 ns = 1 instruction") > json
+		clock = "CLOCK_MONOTONIC of the emulated host; QEMU -icount shift=0: 1 ns = 1 instruction"
+		if (name == "vmx") clock = "CLOCK_MONOTONIC of the emulated host; Bochs ips=200000000, clock sync=none: 1 ns = 0.2 instruction"
+		if (host == "1") clock = "CLOCK_MONOTONIC of this host (real time)"
+		printf "  \"clock\": \"%s\",\n", clock > json
 		printf "  \"ratio\": \"kvmlite / KVM, lower is better\",\n  \"benchmarks\": [\n" > json
 		nd = 0; missing = 0
 		for (i = 1; i <= n; i++) {
@@ -690,7 +695,11 @@ main() {
 	done
 	cp "$first" "$OUT/$arch.raw"
 	grep "^$MARK-DMESG" "$log" | sed "s/^$MARK-DMESG /dmesg: /" | head -n 20
-	say "results ($arch rig, kernel $KVER; ns = instructions under -icount)"
+	if [ "$arch" = svm ]; then
+		say "results (svm rig, kernel $KVER; 1 ns = 1 instruction under -icount)"
+	else
+		say "results (vmx rig, kernel $KVER; Bochs at 200 MIPS: 1 ns = 0.2 instruction)"
+	fi
 	report "$OUT/$arch.raw" "$arch" || status=1
 	chart "$arch"
 	[ "$REPEAT" -gt 1 ] && [ $status -eq 0 ] && echo "$REPEAT runs gave the same figures"
