@@ -29,6 +29,7 @@
 #include <asm/processor.h>
 #include <asm/special_insns.h>
 #include <asm/tlbflush.h>
+#include <asm/tsc.h>
 
 #include "vmx.h"
 
@@ -93,6 +94,28 @@ static int vmx_adjust_controls(u32 min, u32 opt, u32 msr, u32 *result)
 	return 0;
 }
 
+/*
+ * The VMX-preemption timer bounds each stay in the guest to about a
+ * millisecond of TSC time.  A host interrupt makes the guest exit anyway;
+ * the timer is a backstop for hosts that do not deliver it (Bochs 2.7
+ * never makes a pending external interrupt exit a guest that runs with
+ * RFLAGS.IF clear, see Documentation/vmx.rst).  Used when present.
+ */
+static void vmx_setup_preemption_timer(struct vmx_config *c)
+{
+	u64 misc, ticks;
+
+	if (!(c->pin & PIN_BASED_VMX_PREEMPTION_TIMER) ||
+	    rdmsrl_safe(MSR_IA32_VMX_MISC, &misc)) {
+		c->pin &= ~PIN_BASED_VMX_PREEMPTION_TIMER;
+		return;
+	}
+	/* The timer counts down once every 2^rate TSC cycles. */
+	ticks = (tsc_khz ? tsc_khz : 1000000) >>
+		(misc & VMX_MISC_PREEMPTION_TIMER_RATE_MASK);
+	c->preempt_ticks = clamp_t(u64, ticks, 1, U32_MAX);
+}
+
 static int vmx_setup_config(void)
 {
 	struct vmx_config *c = &vmx_cfg;
@@ -118,11 +141,13 @@ static int vmx_setup_config(void)
 
 	min = PIN_BASED_EXT_INTR_MASK | PIN_BASED_NMI_EXITING |
 	      PIN_BASED_VIRTUAL_NMIS;
-	if (vmx_adjust_controls(min, 0, true_ctls ? MSR_IA32_VMX_TRUE_PINBASED_CTLS :
+	if (vmx_adjust_controls(min, PIN_BASED_VMX_PREEMPTION_TIMER,
+				true_ctls ? MSR_IA32_VMX_TRUE_PINBASED_CTLS :
 				MSR_IA32_VMX_PINBASED_CTLS, &c->pin)) {
 		pr_err("kvmlite: VMX without virtual NMIs is not supported\n");
 		return -EIO;
 	}
+	vmx_setup_preemption_timer(c);
 
 	/* Interrupt and NMI windows are switched on only when needed. */
 	min = CPU_BASED_HLT_EXITING | CPU_BASED_USE_TSC_OFFSETTING |
@@ -265,8 +290,9 @@ static int vmx_hardware_supported(void)
 	__set_bit(0, vmx_vpid_bitmap);
 	if (vmx_msr_bitmap_alloc())
 		goto nomem;
-	pr_info("kvmlite: VMX with EPT, unrestricted guest%s\n",
-		vmx_cfg.vpid ? ", VPID" : "");
+	pr_info("kvmlite: VMX with EPT, unrestricted guest%s%s\n",
+		vmx_cfg.vpid ? ", VPID" : "",
+		vmx_cfg.preempt_ticks ? ", preemption timer" : "");
 	return 0;
 nomem:
 	bitmap_free(vmx_vpid_bitmap);
@@ -738,6 +764,9 @@ static int vmx_run(struct kvml_vcpu *vcpu)
 	vmx_write_guest_regs(vmx);
 	vmx_flush_guest_tlb(vmx);
 	vmx_prepare_host(vmx, &host);
+	if (vmx_cfg.preempt_ticks)
+		vmcs_write(vmx, VMX_PREEMPTION_TIMER_VALUE,
+			   vmx_cfg.preempt_ticks);
 	if (vmx->failed)
 		goto out;
 	rdmsrl(MSR_IA32_DEBUGCTLMSR, debugctl);

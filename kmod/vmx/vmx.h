@@ -39,6 +39,7 @@ struct vmx_config {
 	bool invept_global;
 	bool vpid_global;		/* all-context INVVPID */
 	bool ins_outs_info;		/* VMX_INSTRUCTION_INFO for INS/OUTS */
+	u32 preempt_ticks;		/* VMX-preemption timer per entry, or 0 */
 	u64 host_efer;
 	u64 host_pat;
 	u64 host_msrs[VMX_NR_SWITCHED_MSRS];	/* but KERNEL_GS_BASE */

@@ -373,6 +373,7 @@ static const vmx_exit_handler vmx_exit_handlers[] = {
 	[EXIT_REASON_INVVPID] = vmx_exit_ud,
 	[EXIT_REASON_WBINVD] = vmx_skip,
 	[EXIT_REASON_XSETBV] = vmx_exit_xsetbv,
+	[EXIT_REASON_PREEMPTION_TIMER] = vmx_exit_continue,
 	[EXIT_REASON_VMFUNC] = vmx_exit_ud,
 };
 
