@@ -264,6 +264,7 @@ add_selftests() {
 		cat >"$f" <<-EOF
 			#!/bin/sh
 			# rig wrapper: at most ${TEST_TIMEOUT}s, then TERM (KILL 10s later)
+			read t0 idle </proc/uptime
 			/bin/busybox timeout -k 10 $TEST_TIMEOUT /selftests/.real/$name "\$@" &
 			pid=\$!
 			trap 'kill -TERM \$pid 2>/dev/null' TERM INT HUP
@@ -272,6 +273,8 @@ add_selftests() {
 				rc=\$?
 				kill -0 \$pid 2>/dev/null || break
 			done
+			read t1 idle </proc/uptime
+			echo "# rig: $name ran from uptime \$t0 to \$t1"
 			echo "$MARK exit $name \$rc"
 			exit \$rc
 		EOF
