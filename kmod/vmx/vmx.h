@@ -24,7 +24,7 @@ enum vmx_msr_slot {
 	VMX_NR_SWITCHED_MSRS,
 };
 
-/* VM-execution, VM-exit and VM-entry controls chosen at load. */
+/* VM-execution, VM-exit and VM-entry controls: set at load, then immutable. */
 struct vmx_config {
 	u32 revision_id;
 	u32 pin;
@@ -47,8 +47,9 @@ struct vmx_config {
 
 extern struct vmx_config vmx_cfg;
 
+/* The VM: nothing beyond the core's (the EPTP is the core's NPT root). */
 struct vmx_vm {
-	struct kvml_vm vm;
+	struct kvml_vm vm;		/* see struct kvml_vm */
 };
 
 /* Fields are protected by the vCPU mutex unless they say otherwise. */
