@@ -102,9 +102,10 @@ static inline struct vmx_vcpu *to_vmx(struct kvml_vcpu *vcpu)
 static __always_inline int vmx_vmxon(u64 pa)
 {
 	asm goto("1: vmxon %[pa]\n\t"
-			  "jbe %l[fail]\n\t"
-			  _ASM_EXTABLE(1b, %l[fault])
-			  : : [pa] "m"(pa) : "cc", "memory" : fail, fault);
+		 "jbe %l[fail]\n\t"
+		 _ASM_EXTABLE(1b,
+			      %l[fault])
+		 : : [pa] "m"(pa) : "cc", "memory" : fail, fault);
 	return 0;
 fail:
 	return -EIO;
@@ -115,9 +116,10 @@ fault:
 static __always_inline int vmx_vmxoff(void)
 {
 	asm goto("1: vmxoff\n\t"
-			  "jbe %l[fail]\n\t"
-			  _ASM_EXTABLE(1b, %l[fault])
-			  : : : "cc", "memory" : fail, fault);
+		 "jbe %l[fail]\n\t"
+		 _ASM_EXTABLE(1b,
+			      %l[fault])
+		 : : : "cc", "memory" : fail, fault);
 	return 0;
 fail:
 	return -EIO;
@@ -128,9 +130,10 @@ fault:
 static __always_inline int vmx_vmclear(u64 pa)
 {
 	asm goto("1: vmclear %[pa]\n\t"
-			  "jbe %l[fail]\n\t"
-			  _ASM_EXTABLE(1b, %l[fault])
-			  : : [pa] "m"(pa) : "cc", "memory" : fail, fault);
+		 "jbe %l[fail]\n\t"
+		 _ASM_EXTABLE(1b,
+			      %l[fault])
+		 : : [pa] "m"(pa) : "cc", "memory" : fail, fault);
 	return 0;
 fail:
 	return -EIO;
@@ -141,9 +144,10 @@ fault:
 static __always_inline int vmx_vmptrld(u64 pa)
 {
 	asm goto("1: vmptrld %[pa]\n\t"
-			  "jbe %l[fail]\n\t"
-			  _ASM_EXTABLE(1b, %l[fault])
-			  : : [pa] "m"(pa) : "cc", "memory" : fail, fault);
+		 "jbe %l[fail]\n\t"
+		 _ASM_EXTABLE(1b,
+			      %l[fault])
+		 : : [pa] "m"(pa) : "cc", "memory" : fail, fault);
 	return 0;
 fail:
 	return -EIO;
@@ -157,10 +161,11 @@ static __always_inline int vmx_invept(unsigned long type, u64 eptp)
 	struct { u64 eptp, zero; } desc = { eptp, 0 };
 
 	asm goto("1: invept %[desc], %[type]\n\t"
-			  "jbe %l[fail]\n\t"
-			  _ASM_EXTABLE(1b, %l[fault])
-			  : : [desc] "m"(desc), [type] "r"(type)
-			  : "cc", "memory" : fail, fault);
+		 "jbe %l[fail]\n\t"
+		 _ASM_EXTABLE(1b,
+			      %l[fault])
+		 : : [desc] "m"(desc), [type] "r"(type)
+		 : "cc", "memory" : fail, fault);
 	return 0;
 fail:
 	return -EIO;
@@ -173,10 +178,11 @@ static __always_inline int vmx_invvpid(unsigned long type, u16 vpid)
 	struct { u64 vpid, gva; } desc = { vpid, 0 };
 
 	asm goto("1: invvpid %[desc], %[type]\n\t"
-			  "jbe %l[fail]\n\t"
-			  _ASM_EXTABLE(1b, %l[fault])
-			  : : [desc] "m"(desc), [type] "r"(type)
-			  : "cc", "memory" : fail, fault);
+		 "jbe %l[fail]\n\t"
+		 _ASM_EXTABLE(1b,
+			      %l[fault])
+		 : : [desc] "m"(desc), [type] "r"(type)
+		 : "cc", "memory" : fail, fault);
 	return 0;
 fail:
 	return -EIO;
@@ -189,10 +195,11 @@ static __always_inline int __vmx_vmread(unsigned long field, u64 *val)
 	u64 v;
 
 	asm_goto_output("1: vmread %[field], %[val]\n\t"
-			  "jbe %l[fail]\n\t"
-			  _ASM_EXTABLE(1b, %l[fault])
-			  : [val] "=rm"(v) : [field] "r"(field)
-			  : "cc" : fail, fault);
+			"jbe %l[fail]\n\t"
+			_ASM_EXTABLE(1b,
+				     %l[fault])
+			: [val] "=rm"(v) : [field] "r"(field)
+			: "cc" : fail, fault);
 	*val = v;
 	return 0;
 fail:
@@ -204,10 +211,11 @@ fault:
 static __always_inline int __vmx_vmwrite(unsigned long field, u64 val)
 {
 	asm goto("1: vmwrite %[val], %[field]\n\t"
-			  "jbe %l[fail]\n\t"
-			  _ASM_EXTABLE(1b, %l[fault])
-			  : : [val] "rm"(val), [field] "r"(field)
-			  : "cc" : fail, fault);
+		 "jbe %l[fail]\n\t"
+		 _ASM_EXTABLE(1b,
+			      %l[fault])
+		 : : [val] "rm"(val), [field] "r"(field)
+		 : "cc" : fail, fault);
 	return 0;
 fail:
 	return -EIO;
