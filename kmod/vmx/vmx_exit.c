@@ -43,10 +43,19 @@ void vmx_inject_events(struct vmx_vcpu *vmx)
 				   vcpu->exception_error);
 		}
 		vcpu->exception_pending = false;
-	} else if (vcpu->nmi_pending && !vcpu->nmi_masked && !shadow) {
-		/* The CPU blocks NMIs until the guest's handler IRETs. */
+	} else if (vcpu->nmi_injected ||
+		   (vcpu->nmi_pending && !vcpu->nmi_masked && !shadow)) {
+		/*
+		 * A delivery an exit interrupted goes in again regardless.
+		 * The CPU blocks NMIs until the guest's handler IRETs; VM
+		 * entry wants no NMI or MOV-SS blocking for the injection.
+		 */
 		info = INTR_INFO_VALID_MASK | INTR_TYPE_NMI_INTR | X86_TRAP_NMI;
-		vcpu->nmi_pending = false;
+		if (!vcpu->nmi_injected)
+			vcpu->nmi_pending = false;
+		vcpu->nmi_injected = false;
+		vcpu->nmi_masked = false;
+		vmx->intr_state &= ~GUEST_INTR_STATE_MOV_SS;
 	} else if (vcpu->irq_pending && (vcpu->rflags & X86_EFLAGS_IF) &&
 		   !shadow) {
 		info = INTR_INFO_VALID_MASK | INTR_TYPE_EXT_INTR |
@@ -87,7 +96,7 @@ void vmx_requeue_interrupted_event(struct vmx_vcpu *vmx)
 	}
 	switch (info & VECTORING_INFO_TYPE_MASK) {
 	case INTR_TYPE_NMI_INTR:
-		vcpu->nmi_pending = true;
+		vcpu->nmi_injected = true;
 		vcpu->nmi_masked = false;
 		break;
 	case INTR_TYPE_HARD_EXCEPTION:
