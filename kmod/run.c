@@ -11,10 +11,16 @@
 
 #include "kvmlite.h"
 
-/* userspace irqchip: an interrupt can be queued and would be taken now. */
+/*
+ * userspace irqchip: an interrupt can be queued and would be taken now.
+ * Not while an exception or NMI waits to be (re)injected: it goes in first
+ * and its handler starts with IF=0, so an interrupt queued now would land
+ * there with interrupts off (KVM says not ready then too).
+ */
 bool kvml_ready_for_interrupt(struct kvml_vcpu *vcpu)
 {
-	return !vcpu->irq_pending && (vcpu->rflags & X86_EFLAGS_IF) &&
+	return !vcpu->irq_pending && !vcpu->exception_pending &&
+	       !vcpu->nmi_injected && (vcpu->rflags & X86_EFLAGS_IF) &&
 	       !kvml_ops->get_interrupt_shadow(vcpu);
 }
 

@@ -613,7 +613,7 @@ stage_svm() {
 	say "booting the SVM test VM (QEMU TCG, timeout ${RIG_TIMEOUT}s)"
 	start=$SECONDS
 	timeout --foreground -k 10 "$RIG_TIMEOUT" qemu-system-x86_64 \
-		-M q35 -cpu EPYC,+svm -m 2G -smp 2 \
+		-M q35 -accel tcg,thread=single -cpu EPYC,+svm -m 2G -smp 2 \
 		-nographic -no-reboot -nic none \
 		-kernel "/boot/vmlinuz-$KVER" -initrd "$OUT/initramfs-svm.cpio" \
 		-append "console=ttyS0 quiet panic=-1 oops=panic log_buf_len=4M" \

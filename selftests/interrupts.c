@@ -168,6 +168,62 @@ static void nmi_with_if_clear(void)
 	CHECK_EQ(run_ucall(v, UC_REPORT), 9);
 }
 
+/*
+ * A half-delivered event (an exception or NMI whose delivery an exit cut
+ * short, here set with KVM_SET_VCPU_EVENTS) goes in first on the next entry,
+ * and the handler runs with IF=0.  Until then the vCPU is not ready for an
+ * interrupt even with IF=1, and the window does not open: an interrupt
+ * injected now would land in that handler with interrupts off.
+ */
+static void half_injected_events_close_window(void)
+{
+	static const struct {
+		const char *what;
+		bool nmi;
+		uint8_t vector;
+	} events[] = {
+		{ "an exception", false, 6 },
+		{ "an NMI", true, 2 },
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(events); i++) {
+		struct vcpu *v = GUEST_VM(sti_loop, MODE_LONG);
+		struct kvm_vcpu_events ev;
+		struct kvm_regs r;
+		int ret;
+
+		vcpu_get_regs(v, &r);
+		r.rflags |= X86_EFLAGS_IF;
+		vcpu_set_regs(v, &r);
+		CHECK_OK(ioctl(v->fd, KVM_GET_VCPU_EVENTS, &ev));
+		ev.flags = 0;
+		if (events[i].nmi) {
+			ev.nmi.injected = 1;
+		} else {
+			ev.exception.injected = 1;
+			ev.exception.nr = events[i].vector;
+		}
+		CHECK_OK(ioctl(v->fd, KVM_SET_VCPU_EVENTS, &ev));
+		v->run->request_interrupt_window = 1;
+		v->run->immediate_exit = 1;
+		ret = ioctl(v->fd, KVM_RUN, 0);
+		CHECK(ret == -1 && errno == EINTR, "KVM_RUN: %d %s", ret,
+		      strerrorname(errno));
+		v->run->immediate_exit = 0;
+		CHECK_EQ(v->run->if_flag, 1, "%s", events[i].what);
+		CHECK_EQ(v->run->ready_for_interrupt_injection, 0,
+			 "not ready while %s is half-injected", events[i].what);
+		CHECK_EQ(run_ucall(v, UC_VECTOR), events[i].vector,
+			 "%s goes in first", events[i].what);
+		if (events[i].nmi) {
+			run_expect_exit(v, KVM_EXIT_IRQ_WINDOW_OPEN);
+			CHECK_EQ(v->run->ready_for_interrupt_injection, 1,
+				 "ready once the NMI handler returned");
+		}
+	}
+}
+
 /* Real mode: the vector goes through the IVT. */
 GUEST_CODE(rm_irq, ".code16",
 	"sti\n"
@@ -200,6 +256,8 @@ static const struct tcase cases[] = {
 	CASE(interrupt_replaced, "a second KVM_INTERRUPT replaces the first"),
 	CASE(hlt_woken, "HLT woken by an interrupt"),
 	CASE(nmi_with_if_clear, "KVM_NMI with IF=0"),
+	CASE(half_injected_events_close_window,
+	     "no interrupt window while an exception or NMI is half-injected"),
 	CASE(real_mode_interrupt, "KVM_INTERRUPT in real mode"),
 };
 

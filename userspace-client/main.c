@@ -319,6 +319,8 @@ static void on_signal(void *arg)
 		report("state: %s; %s; %s; vcpu0 exit %u if %u ready %u window %u", a, b, c,
 		       run->exit_reason, run->if_flag, run->ready_for_interrupt_injection,
 		       run->request_interrupt_window);
+		the_vm.vcpus[0].dump_requested = 1;
+		vcpu__kick(&the_vm.vcpus[0]);
 		return;
 	}
 	vm__stop(&the_vm, 128 + si.ssi_signo, "terminated by %s", strsignal(si.ssi_signo));

@@ -288,11 +288,8 @@ static void segment__print(FILE *f, const char *name, const struct kvm_segment *
 		s->unusable ? " unusable" : "", s->dpl);
 }
 
-/*
- * The register dump of a guest crash.  It is kept in vm->crash_dump and
- * printed by the main thread once the terminal is back to normal.
- */
-void vcpu__dump(struct vcpu *vcpu, const char *why)
+/* The vCPU's registers and pending events as text (malloc'd), or NULL. */
+static char *vcpu__describe(struct vcpu *vcpu, const char *why)
 {
 	char *text = NULL;
 	size_t text_len = 0;
@@ -303,7 +300,7 @@ void vcpu__dump(struct vcpu *vcpu, const char *why)
 	uint8_t *code;
 
 	if (!f)
-		return;
+		return NULL;
 	fprintf(f, "kvmlite: vCPU %d: %s (exit reason %u %s)\n", vcpu->id, why,
 		vcpu->run->exit_reason, vcpu__exit_name(vcpu->run->exit_reason));
 	if (vcpu->run->exit_reason == KVM_EXIT_SHUTDOWN)
@@ -363,6 +360,19 @@ void vcpu__dump(struct vcpu *vcpu, const char *why)
 			vcpu->run->fail_entry.hardware_entry_failure_reason);
 out:
 	fclose(f);
+	return text;
+}
+
+/*
+ * The register dump of a guest crash.  It is kept in vm->crash_dump and
+ * printed by the main thread once the terminal is back to normal.
+ */
+void vcpu__dump(struct vcpu *vcpu, const char *why)
+{
+	char *text = vcpu__describe(vcpu, why);
+
+	if (!text)
+		return;
 	pthread_mutex_lock(&vcpu->vm->stop_lock);
 	if (!vcpu->vm->crash_dump)
 		vcpu->vm->crash_dump = text;
@@ -516,6 +526,14 @@ static void *vcpu__thread(void *arg)
 		vcpu__offer_interrupt(vcpu);
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			run->immediate_exit = 0;
+			if (vcpu->dump_requested) {
+				vcpu->dump_requested = 0;
+				char *text = vcpu__describe(vcpu, "state on request (SIGUSR2)");
+
+				if (text)
+					fputs(text, stderr);
+				free(text);
+			}
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			vcpu__dump(vcpu, "KVM_RUN failed");

@@ -38,6 +38,7 @@ struct vcpu {
 	bool started;
 	pthread_mutex_t lock;	/* with wake: a halted vCPU waits here */
 	pthread_cond_t wake;
+	volatile int dump_requested;	/* SIGUSR2: dump registers at the next exit */
 };
 
 struct vm {

@@ -63,6 +63,15 @@ wait_exit() {
 		sleep 0.1
 	done
 	if kill -0 "$1" 2>/dev/null; then
+		# Hung: a state dump (SIGUSR2), then a clean stop (SIGTERM writes
+		# the VGA dump), and only then SIGKILL.
+		kill -USR2 "$1" 2>/dev/null
+		sleep 1
+		kill -TERM "$1" 2>/dev/null
+		_end=$(( $(now_cs) + 1000 ))
+		while kill -0 "$1" 2>/dev/null && [ "$(now_cs)" -lt "$_end" ]; do
+			sleep 0.1
+		done
 		kill -KILL "$1" 2>/dev/null
 		wait "$1" 2>/dev/null
 		return 124
@@ -220,6 +229,7 @@ if [ $booting_works -eq 1 ]; then
 	grep -q "KVMLITE-VGA-MARKER $(uname -r)" "$T/vga.txt" 2>/dev/null
 	check $? "vga: --vga-dump shows the guest's text screen with its marker"
 	[ -f "$T/vga.txt" ] && diag "$T/vga.txt"
+	[ $rc -eq 0 ] || tail -n 40 "$T/vga.out" | diag
 else
 	skip_boot 2 "vga"
 fi
