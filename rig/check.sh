@@ -6,7 +6,7 @@
 # /dev/kvmlite and, as the reference, against the real KVM (/dev/kvm).
 #
 # Usage:
-#   rig/check.sh            run every stage (today: svm)
+#   rig/check.sh            run every stage: svm, then vmx
 #   rig/check.sh svm        only the SVM stage: QEMU TCG, AMD EPYC with SVM+NPT
 #   rig/check.sh vmx        only the VMX stage: Bochs, Intel Haswell with
 #                           VMX, EPT, VPID and unrestricted guest
@@ -766,7 +766,7 @@ main() {
 	fi
 
 	case ${1:-all} in
-	all) stages=(svm) ;;
+	all) stages=(svm vmx) ;;
 	svm) stages=(svm) ;;
 	vmx) stages=(vmx) ;;
 	*) warn "unknown stage '$1' (known: svm vmx)"; exit 2 ;;
