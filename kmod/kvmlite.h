@@ -274,6 +274,7 @@ struct kvml_backend_ops {
 
 extern const struct kvml_backend_ops *kvml_ops;
 extern const struct kvml_backend_ops kvml_svm_ops;
+extern const struct kvml_backend_ops kvml_vmx_ops;
 
 /* main.c */
 extern bool kvml_rebooting;

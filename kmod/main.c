@@ -12,6 +12,7 @@
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/namei.h>
 #include <linux/percpu.h>
 #include <linux/reboot.h>
 #include <linux/uaccess.h>
@@ -58,6 +59,35 @@ static void kvml_emergency_disable(void)
 	kvml_cpu_disable(NULL);
 }
 
+/*
+ * The kernel keeps one emergency callback, and a second registration is a
+ * WARN.  kvm-intel holds it from its load to its unload, and its callback
+ * turns VMX off on every CPU that has CR4.VMXE, ours included.  So kvmlite
+ * holds it only while it has the extensions on (first VM to last VM), and
+ * not at all while kvm-intel is loaded.  Under kvml_hw_lock.
+ */
+static bool kvml_emergency_registered;
+
+static void kvml_emergency_register(void)
+{
+	struct path path;
+
+	if (!kern_path("/sys/module/kvm_intel", 0, &path)) {
+		path_put(&path);
+		return;
+	}
+	cpu_emergency_register_virt_callback(kvml_emergency_disable);
+	kvml_emergency_registered = true;
+}
+
+static void kvml_emergency_unregister(void)
+{
+	if (!kvml_emergency_registered)
+		return;
+	cpu_emergency_unregister_virt_callback(kvml_emergency_disable);
+	kvml_emergency_registered = false;
+}
+
 /* Take a reference on the hardware; the first turns it on everywhere. */
 int kvml_hw_get(void)
 {
@@ -76,6 +106,8 @@ int kvml_hw_get(void)
 				r == -EACCES ? "disabled by the firmware" :
 				"already in use by another hypervisor");
 			r = -EBUSY;
+		} else {
+			kvml_emergency_register();
 		}
 	}
 	mutex_unlock(&kvml_hw_lock);
@@ -87,8 +119,10 @@ void kvml_hw_put(void)
 {
 	cpus_read_lock();
 	mutex_lock(&kvml_hw_lock);
-	if (--kvml_hw_users == 0)
+	if (--kvml_hw_users == 0) {
+		kvml_emergency_unregister();
 		on_each_cpu(kvml_cpu_disable, NULL, 1);
+	}
 	mutex_unlock(&kvml_hw_lock);
 	cpus_read_unlock();
 }
@@ -214,7 +248,16 @@ static int __init kvml_init(void)
 {
 	int r;
 
-	kvml_ops = &kvml_svm_ops;
+	/*
+	 * VMX where the CPU has VMX and not SVM, SVM everywhere else.  The
+	 * CPUID bit itself: the kernel hides VMX when the firmware locked it
+	 * off, and that is worth saying when a VM is created.
+	 */
+	if (!boot_cpu_has(X86_FEATURE_SVM) &&
+	    (cpuid_ecx(1) & BIT(X86_FEATURE_VMX & 31)))
+		kvml_ops = &kvml_vmx_ops;
+	else
+		kvml_ops = &kvml_svm_ops;
 	r = kvml_ops->hardware_supported();
 	if (r)
 		return r;
@@ -225,7 +268,6 @@ static int __init kvml_init(void)
 		goto out_backend;
 	kvml_cpuhp_state = r;
 	register_reboot_notifier(&kvml_reboot_nb);
-	cpu_emergency_register_virt_callback(kvml_emergency_disable);
 
 	r = misc_register(&kvml_dev);
 	if (r)
@@ -235,7 +277,6 @@ static int __init kvml_init(void)
 	return 0;
 
 out_cpuhp:
-	cpu_emergency_unregister_virt_callback(kvml_emergency_disable);
 	unregister_reboot_notifier(&kvml_reboot_nb);
 	cpuhp_remove_state_nocalls(kvml_cpuhp_state);
 out_backend:
@@ -247,7 +288,6 @@ out_backend:
 static void __exit kvml_exit(void)
 {
 	misc_deregister(&kvml_dev);
-	cpu_emergency_unregister_virt_callback(kvml_emergency_disable);
 	unregister_reboot_notifier(&kvml_reboot_nb);
 	cpuhp_remove_state_nocalls(kvml_cpuhp_state);
 	if (kvml_ops->hardware_unsetup)

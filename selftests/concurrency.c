@@ -174,6 +174,7 @@ static void close_while_running(void)
 	pthread_t t;
 	int i;
 
+	vcpu_spin_interruptible(v);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_usr1;
 	sigaction(SIGUSR1, &sa, NULL);
@@ -233,6 +234,7 @@ static void child_spin(int wfd)
 	for (i = 0; i < 2; i++) {
 		v[i] = vcpu_add(vm, i);
 		vcpu_long_mode(v[i]);
+		vcpu_spin_interruptible(v[i]);
 	}
 	pthread_create(&t, NULL, spin_thread, v[1]);
 	if (write(wfd, "r", 1) != 1)

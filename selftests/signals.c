@@ -21,6 +21,15 @@ GUEST_CODE(spin_guest, ".code64",
 	G_REPORT
 	G_DONE);
 
+/* A VM running spin_guest, interruptible by the host (see lib/vm.c). */
+static struct vcpu *spin_vm(void)
+{
+	struct vcpu *v = GUEST_VM(spin_guest, MODE_LONG);
+
+	vcpu_spin_interruptible(v);
+	return v;
+}
+
 static volatile sig_atomic_t handled;
 static struct kvm_run *handler_run;
 
@@ -94,7 +103,7 @@ static void finish(struct vcpu *v)
 
 static void immediate_exit(void)
 {
-	struct vcpu *v = GUEST_VM(spin_guest, MODE_LONG);
+	struct vcpu *v = spin_vm();
 	struct kvm_regs before, after;
 	int r;
 
@@ -113,7 +122,7 @@ static void immediate_exit(void)
 
 static void signal_interrupts(long flags)
 {
-	struct vcpu *v = GUEST_VM(spin_guest, MODE_LONG);
+	struct vcpu *v = spin_vm();
 	struct kicker k;
 	int r, err;
 
@@ -142,7 +151,7 @@ static void signal_interrupts(long flags)
 /* The documented race-free pattern: the handler sets immediate_exit. */
 static void handler_sets_immediate_exit(void)
 {
-	struct vcpu *v = GUEST_VM(spin_guest, MODE_LONG);
+	struct vcpu *v = spin_vm();
 	struct kicker k;
 	int r, err;
 
@@ -166,7 +175,7 @@ static void handler_sets_immediate_exit(void)
 /* A process-directed signal (SIGALRM from a timer), single thread. */
 static void timer_signal(void)
 {
-	struct vcpu *v = GUEST_VM(spin_guest, MODE_LONG);
+	struct vcpu *v = spin_vm();
 	struct itimerval it = { { 0, 50000 }, { 0, 50000 } };
 	struct itimerval off = { { 0, 0 }, { 0, 0 } };
 	int r, err;
@@ -188,7 +197,7 @@ static void timer_signal(void)
  */
 static void blocked_signal(void)
 {
-	struct vcpu *v = GUEST_VM(spin_guest, MODE_LONG);
+	struct vcpu *v = spin_vm();
 	sigset_t set, pending;
 
 	install(SIGUSR1, 0);

@@ -270,6 +270,22 @@ void vcpu_set_regs(struct vcpu *v, const struct kvm_regs *r)
 		fail("KVM_SET_REGS: %s", strerror(errno));
 }
 
+/*
+ * Nothing is injected into such a guest, so IF changes nothing on real
+ * hardware.  But Bochs 2.7, the emulated VMX test host, never lets a host
+ * interrupt exit a guest that runs with IF clear: that vCPU would keep its
+ * CPU against the host's timer and IPIs, on KVM as on kvmlite (which arms
+ * the VMX-preemption timer against it), and the test would hang.
+ */
+void vcpu_spin_interruptible(struct vcpu *v)
+{
+	struct kvm_regs r;
+
+	vcpu_get_regs(v, &r);
+	r.rflags |= X86_EFLAGS_IF;
+	vcpu_set_regs(v, &r);
+}
+
 void vcpu_get_sregs(struct vcpu *v, struct kvm_sregs *s)
 {
 	if (ioctl(v->fd, KVM_GET_SREGS, s))

@@ -192,6 +192,11 @@ void vcpu_set_regs(struct vcpu *v, const struct kvm_regs *r);
 void vcpu_get_sregs(struct vcpu *v, struct kvm_sregs *s);
 void vcpu_set_sregs(struct vcpu *v, const struct kvm_sregs *s);
 void vcpu_set_rip(struct vcpu *v, uint64_t rip);
+/*
+ * RFLAGS.IF on, for a guest that spins until the host acts (a signal, a
+ * kill, closing fds): see vm.c for why.
+ */
+void vcpu_spin_interruptible(struct vcpu *v);
 uint64_t vcpu_get_msr(struct vcpu *v, uint32_t index);
 void vcpu_set_msr(struct vcpu *v, uint32_t index, uint64_t value);
 
