@@ -136,15 +136,22 @@ if [ $booting_works -eq 1 ]; then
 	send 'echo rtc-$(date -u +%Y)'
 	wait_for "$T/serial.out" "rtc-$(date -u +%Y)" 30 "$pid"
 	check $? "rtc: the guest's clock starts at the host's date ($(date -u +%Y))"
-	# Guest time keeps real time: "sleep 5" in the guest, timed on the host.
-	send 'echo sleep-$((1+1))-begin; sleep 5; echo sleep-$((1+2))-end'
-	wait_for "$T/serial.out" "sleep-2-begin" 30 "$pid"
-	s0=$(now_cs)
-	wait_for "$T/serial.out" "sleep-3-end" 30 "$pid"
-	s1=$(now_cs)
-	d=$((s1 - s0))
+	# Guest time keeps real time: "sleep 5" in the guest, timed on the host
+	# by when its lines arrive.  The host's own scheduling delays the
+	# lines now and then, so a busy host gets three tries.
+	took=""
+	for try in 1 2 3; do
+		send "echo sleep-$try-\$((1+1))-begin; sleep 5; echo sleep-$try-\$((1+2))-end"
+		wait_for "$T/serial.out" "sleep-$try-2-begin" 30 "$pid"
+		s0=$(now_cs)
+		wait_for "$T/serial.out" "sleep-$try-3-end" 30 "$pid"
+		s1=$(now_cs)
+		d=$((s1 - s0))
+		took="$took $((d / 100)).$((d % 100 / 10))"
+		[ "$d" -ge 475 ] && [ "$d" -le 525 ] && break
+	done
 	[ "$d" -ge 475 ] && [ "$d" -le 525 ]
-	check $? "time: sleep 5 in the guest takes 5 s +-5% of host time (took $((d / 100)).$((d % 100 / 10)) s)"
+	check $? "time: sleep 5 in the guest takes 5 s +-5% of host time (took${took} s)"
 	send 'poweroff'
 	wait_exit "$pid" 60
 	rc=$?
