@@ -71,8 +71,10 @@ guest_cmdline() {
 
 # ------------------------------------------------------------ on hardware
 
-host_has_svm() {
-	grep -qw svm /proc/cpuinfo && grep -qw npt /proc/cpuinfo && [ "$(id -u)" -eq 0 ] &&
+# AMD-V with nested paging (the SVM backend) or VT-x with EPT (the VMX one).
+host_has_hw_virt() {
+	{ { grep -qw svm /proc/cpuinfo && grep -qw npt /proc/cpuinfo; } ||
+	  { grep -qw vmx /proc/cpuinfo && grep -qw ept /proc/cpuinfo; }; } && [ "$(id -u)" -eq 0 ] &&
 		[ -f "/boot/vmlinuz-$(uname -r)" ] && [ -z "${RUN_EMULATED:-}" ]
 }
 
@@ -198,7 +200,7 @@ run_emulated() {
 	return 1
 }
 
-if host_has_svm; then
+if host_has_hw_virt; then
 	run_native
 	rc=$?
 	[ $rc -ne 200 ] && exit $rc
