@@ -322,6 +322,7 @@ struct kvm_cpuid_entry2 *kvml_find_cpuid_entry(struct kvml_vcpu *vcpu,
 int kvml_cpuid_maxphyaddr(struct kvml_vcpu *vcpu);
 
 /* msr.c */
+bool kvml_pat_valid(u64 pat);
 int kvml_dev_get_msr_index_list(struct kvm_msr_list __user *ulist);
 int kvml_get_msr(struct kvml_vcpu *vcpu, u32 index, u64 *data, bool host);
 int kvml_set_msr(struct kvml_vcpu *vcpu, u32 index, u64 data, bool host);

@@ -29,6 +29,20 @@
 
 #include "kvmlite.h"
 
+/* A PAT value both backends accept: every entry a defined memory type. */
+bool kvml_pat_valid(u64 pat)
+{
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		u8 type = pat >> (i * 8);
+
+		if (type == 2 || type == 3 || type > 7)
+			return false;
+	}
+	return true;
+}
+
 /* KVM's MAX_IO_MSRS: KVM_GET/SET_MSRS refuse nmsrs at or above it. */
 #define KVML_MAX_IO_MSRS	256
 

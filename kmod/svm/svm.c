@@ -273,19 +273,6 @@ static int svm_get_cpl(struct kvml_vcpu *vcpu)
 	return to_svm(vcpu)->vmcb->save.cpl;
 }
 
-static bool svm_pat_valid(u64 pat)
-{
-	int i;
-
-	for (i = 0; i < 8; i++) {
-		u8 type = pat >> (i * 8);
-
-		if (type == 2 || type == 3 || type > 7)
-			return false;
-	}
-	return true;
-}
-
 /* The VMCB-resident MSRs.  Returns 1 when @index is not one of them. */
 static u64 *svm_msr_slot(struct vmcb_save_area *s, u32 index)
 {
@@ -336,7 +323,7 @@ static int svm_set_msr(struct kvml_vcpu *vcpu, u32 index, u64 data,
 	u64 *slot = svm_msr_slot(s, index);
 
 	if (slot) {
-		if (index == MSR_IA32_CR_PAT && !svm_pat_valid(data))
+		if (index == MSR_IA32_CR_PAT && !kvml_pat_valid(data))
 			return 1;
 		if (index != MSR_IA32_CR_PAT &&
 		    index != MSR_IA32_SYSENTER_CS &&

@@ -884,19 +884,6 @@ static int vmx_get_cpl(struct kvml_vcpu *vcpu)
 	return VMX_AR_DPL(ar);
 }
 
-static bool vmx_pat_valid(u64 pat)
-{
-	int i;
-
-	for (i = 0; i < 8; i++) {
-		u8 type = pat >> (i * 8);
-
-		if (type == 2 || type == 3 || type > 7)
-			return false;
-	}
-	return true;
-}
-
 /* Guest MSRs that are VMCS fields. */
 static u32 vmx_msr_field(u32 index)
 {
@@ -963,7 +950,7 @@ static int vmx_set_msr(struct kvml_vcpu *vcpu, u32 index, u64 data,
 		return 1;
 	switch (index) {
 	case MSR_IA32_CR_PAT:
-		if (!vmx_pat_valid(data))
+		if (!kvml_pat_valid(data))
 			return 1;
 		break;
 	case MSR_EFER:
