@@ -34,6 +34,14 @@ SYM_FUNC_START(svm_vmrun)
 	mov	%rdx, %rax
 	vmsave	%rax
 
+	/*
+	 * IRQs on: with GIF clear they wait for VMRUN, and then exit the
+	 * guest.  Not right before VMRUN: QEMU's emulated SVM carries the
+	 * STI interrupt shadow into the guest, where it holds off a virtual
+	 * interrupt for one guest instruction.
+	 */
+	sti
+
 	mov	%rsi, %rax
 	mov	REG(1)(%rax), %rcx
 	mov	REG(2)(%rax), %rdx
@@ -53,7 +61,6 @@ SYM_FUNC_START(svm_vmrun)
 	/* RAX = VMCB physical address, kept on the stack too. */
 	mov	(%rsp), %rax
 	vmload	%rax
-	sti
 	vmrun	%rax
 	cli
 	vmsave	%rax
