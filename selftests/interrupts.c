@@ -224,6 +224,39 @@ static void half_injected_events_close_window(void)
 	}
 }
 
+/*
+ * One KVM_INTERRUPT is one delivery.  The guest counts its interrupts in
+ * its handler, which then spins a while with IF=0 and no exits: an
+ * interrupt delivered a second time would land there, at any point.
+ */
+GUEST_CODE(count_irqs, ".code64",
+	"sti\n"
+	"1: movl " STR(DATA_GPA) ", %eax\n"
+	G_REPORT
+	"jmp 1b\n"
+	"count_irqs_handler: lock incl " STR(DATA_GPA) "\n"
+	"push %rcx\n"
+	"mov $1000000, %ecx\n"
+	"2: loop 2b\n"
+	"pop %rcx\n"
+	"iretq\n");
+
+static void one_interrupt_one_delivery(void)
+{
+	struct vcpu *v = GUEST_VM(count_irqs, MODE_LONG);
+	extern const char count_irqs_handler[];
+	uint32_t i, count;
+
+	vm_set_idt_gate(v->vm, 0x60, guest_addr(count_irqs, count_irqs_handler));
+	CHECK_EQ(run_ucall(v, UC_REPORT), 0);
+	for (i = 1; i <= 200; i++) {
+		CHECK(v->run->ready_for_interrupt_injection, "not ready");
+		inject(v, 0x60);
+		count = run_ucall(v, UC_REPORT);
+		CHECK_EQ(count, i, "interrupts counted after %u KVM_INTERRUPTs", i);
+	}
+}
+
 /* Real mode: the vector goes through the IVT. */
 GUEST_CODE(rm_irq, ".code16",
 	"sti\n"
@@ -254,6 +287,8 @@ static const struct tcase cases[] = {
 	CASE(window_already_open, "request_interrupt_window with IF=1"),
 	CASE(many_vectors, "KVM_INTERRUPT vectors 0x20-0xff reach the IDT"),
 	CASE(interrupt_replaced, "a second KVM_INTERRUPT replaces the first"),
+	CASE(one_interrupt_one_delivery,
+	     "each KVM_INTERRUPT is delivered exactly once"),
 	CASE(hlt_woken, "HLT woken by an interrupt"),
 	CASE(nmi_with_if_clear, "KVM_NMI with IF=0"),
 	CASE(half_injected_events_close_window,

@@ -245,7 +245,7 @@ static int svm_run(struct kvml_vcpu *vcpu)
 	vcpu->rflags = vmcb->save.rflags;
 	vmcb->control.tlb_ctl = TLB_CONTROL_DO_NOTHING;
 	vmcb->control.event_inj = 0;
-	svm_requeue_interrupted_event(svm);
+	svm_complete_events(svm);
 	return svm_handle_exit(svm);
 }
 

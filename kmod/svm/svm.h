@@ -21,8 +21,11 @@ struct svm_vcpu {
 	u64 vmcb_pa;			/* immutable */
 	u32 asid;			/* on vcpu.last_cpu */
 	u64 asid_gen;			/* that CPU's generation when assigned */
-	bool nmi_iret_wait;		/* IRET intercepted to unmask NMIs */
+	bool virq_injected;		/* irq_vector is in V_IRQ this entry */
 };
+
+/* A virtual interrupt in int_ctl, taken whatever the guest's TPR. */
+#define SVM_VIRQ_BITS	(V_IRQ_MASK | V_INTR_PRIO_MASK | V_IGN_TPR_MASK)
 
 /* Per physical CPU, touched only by that CPU with preemption off. */
 struct svm_cpu {
@@ -61,7 +64,7 @@ int svm_set_sregs(struct kvml_vcpu *vcpu, const struct kvm_sregs *sregs);
 /* svm_exit.c */
 int svm_handle_exit(struct svm_vcpu *svm);
 void svm_inject_events(struct svm_vcpu *svm);
-void svm_requeue_interrupted_event(struct svm_vcpu *svm);
+void svm_complete_events(struct svm_vcpu *svm);
 
 /* svm_entry.S */
 void svm_vmrun(u64 vmcb_pa, u64 *regs, u64 host_save_pa);

@@ -6,6 +6,7 @@
  * userspace with run->exit_reason set, < 0 to fail KVM_RUN.
  */
 #include <asm/msr-index.h>
+#include <asm/irq_vectors.h>
 #include <asm/traps.h>
 
 #include "svm.h"
@@ -16,8 +17,10 @@ void svm_inject_events(struct svm_vcpu *svm)
 	struct kvml_vcpu *vcpu = &svm->vcpu;
 	struct vmcb *vmcb = svm->vmcb;
 	struct vmcb_control_area *c = &vmcb->control;
-	bool shadow = c->int_state & SVM_INTERRUPT_SHADOW_MASK;
+	bool shadow = c->int_state & SVM_INTERRUPT_SHADOW_MASK;	/* current */
 
+	c->int_ctl &= ~SVM_VIRQ_BITS;
+	svm_clr_intercept(vmcb, INTERCEPT_VINTR);
 	if (vcpu->exception_pending) {
 		c->event_inj = SVM_EVTINJ_VALID | SVM_EVTINJ_TYPE_EXEPT |
 			       vcpu->exception_vector;
@@ -37,8 +40,22 @@ void svm_inject_events(struct svm_vcpu *svm)
 		vcpu->nmi_masked = true;
 		/* NMIs stay blocked until the guest's handler IRETs. */
 		svm_set_intercept(vmcb, INTERCEPT_IRET);
+	} else if (vcpu->irq_pending &&
+		   (vcpu->rflags & X86_EFLAGS_IF) && !shadow) {
+		/*
+		 * The guest can take the interrupt: it goes in as a virtual
+		 * interrupt (V_IRQ with the vector, TPR ignored), which the
+		 * CPU takes before the first guest instruction, as it would
+		 * an injected event.  It stays pending until the exit shows
+		 * it taken (svm_complete_events()).  Not through EVENTINJ:
+		 * QEMU's emulated SVM can deliver an injected interrupt a
+		 * second time, inside its own handler (see api.rst).
+		 */
+		c->int_vector = vcpu->irq_vector;
+		c->int_ctl |= SVM_VIRQ_BITS;
+		svm->virq_injected = true;
 	} else if (vcpu->irq_pending) {
-		/* A queued interrupt goes in as KVM does: IF is the client's. */
+		/* As KVM does: in it goes, IF or not; IF is the client's. */
 		c->event_inj = SVM_EVTINJ_VALID | SVM_EVTINJ_TYPE_INTR |
 			       vcpu->irq_vector;
 		vcpu->irq_pending = false;
@@ -46,25 +63,40 @@ void svm_inject_events(struct svm_vcpu *svm)
 
 	/* Ask for a VINTR exit once the guest can take an interrupt. */
 	if (vcpu->run->request_interrupt_window && !vcpu->irq_pending) {
-		c->int_ctl |= V_IRQ_MASK | V_INTR_PRIO_MASK | V_IGN_TPR_MASK;
+		c->int_ctl |= SVM_VIRQ_BITS;
 		svm_set_intercept(vmcb, INTERCEPT_VINTR);
-	} else if (c->int_ctl & V_IRQ_MASK) {
-		c->int_ctl &= ~(V_IRQ_MASK | V_INTR_PRIO_MASK | V_IGN_TPR_MASK);
-		svm_clr_intercept(vmcb, INTERCEPT_VINTR);
 	}
 }
 
-/* An exit during event delivery: deliver it again on the next entry. */
-void svm_requeue_interrupted_event(struct svm_vcpu *svm)
+/*
+ * After an exit: the interrupt put in as V_IRQ was taken unless V_IRQ is
+ * still set; an event whose delivery the exit cut short goes in again on
+ * the next entry.
+ */
+void svm_complete_events(struct svm_vcpu *svm)
 {
 	struct kvml_vcpu *vcpu = &svm->vcpu;
 	struct vmcb_control_area *c = &svm->vmcb->control;
 	u32 info = c->exit_int_info;
 	u8 vector = info & SVM_EXITINTINFO_VEC_MASK;
+	u32 type;
 
+	if (svm->virq_injected) {
+		svm->virq_injected = false;
+		if (!(c->int_ctl & V_IRQ_MASK))
+			vcpu->irq_pending = false;
+		c->int_ctl &= ~SVM_VIRQ_BITS;
+	}
 	if (!(info & SVM_EXITINTINFO_VALID))
 		return;
-	switch (info & SVM_EXITINTINFO_TYPE_MASK) {
+	type = info & SVM_EXITINTINFO_TYPE_MASK;
+	/*
+	 * QEMU reports an interrupt it was delivering from V_IRQ as an
+	 * exception; no exception has a vector past 31.
+	 */
+	if (type == SVM_EXITINTINFO_TYPE_EXEPT && vector >= FIRST_EXTERNAL_VECTOR)
+		type = SVM_EXITINTINFO_TYPE_INTR;
+	switch (type) {
 	case SVM_EXITINTINFO_TYPE_NMI:
 		vcpu->nmi_injected = true;
 		break;
@@ -113,8 +145,7 @@ static int svm_exit_vintr(struct svm_vcpu *svm)
 {
 	struct vmcb *vmcb = svm->vmcb;
 
-	vmcb->control.int_ctl &= ~(V_IRQ_MASK | V_INTR_PRIO_MASK |
-				   V_IGN_TPR_MASK);
+	vmcb->control.int_ctl &= ~SVM_VIRQ_BITS;
 	svm_clr_intercept(vmcb, INTERCEPT_VINTR);
 	return 1;
 }

@@ -184,7 +184,6 @@ static void write_tables(struct vm *vm)
 	uint64_t *pml4 = gpa2hva(vm, PML4_GPA);
 	uint64_t *pdpt = gpa2hva(vm, PDPT_GPA);
 	uint64_t *pd = gpa2hva(vm, PD_GPA);
-	uint64_t *idt = gpa2hva(vm, IDT_GPA);
 	int i;
 
 	gdt[SEL_CODE32 / 8] = gdt_desc(0, 0xfffff, 0x9b, 0xc);
@@ -203,14 +202,19 @@ static void write_tables(struct vm *vm)
 	for (i = 0; i < 4 * 512; i++)
 		pd[i] = ((uint64_t)i << 21) | 0x83;	/* P, RW, PS */
 
-	for (i = 0; i < 256; i++) {
-		uint64_t off = STUBS_GPA + 8 * i;
-
-		idt[2 * i] = (off & 0xffff) | (uint64_t)SEL_CODE64 << 16 |
-			     0x8eULL << 40 | ((off >> 16) & 0xffff) << 48;
-		idt[2 * i + 1] = off >> 32;
-	}
+	for (i = 0; i < 256; i++)
+		vm_set_idt_gate(vm, i, STUBS_GPA + 8 * i);
 	vm_load(vm, STUBS_GPA, lib_stubs_start, lib_stubs_end);
+}
+
+void vm_set_idt_gate(struct vm *vm, uint8_t vector, uint64_t handler)
+{
+	uint64_t *idt = gpa2hva(vm, IDT_GPA);
+
+	/* A present, DPL 0, 64-bit interrupt gate (type 0xe): IF=0 inside. */
+	idt[2 * vector] = (handler & 0xffff) | (uint64_t)SEL_CODE64 << 16 |
+			  0x8eULL << 40 | ((handler >> 16) & 0xffff) << 48;
+	idt[2 * vector + 1] = handler >> 32;
 }
 
 struct vm *vm_create(uint64_t ram_size)

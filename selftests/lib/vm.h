@@ -169,6 +169,8 @@ int vm_set_mem_raw(struct vm *vm, uint32_t slot, uint32_t flags,
 void vm_set_mem(struct vm *vm, uint32_t slot, uint32_t flags,
 		uint64_t gpa, uint64_t size, void *hva);
 void *gpa2hva(struct vm *vm, uint64_t gpa);
+/* Point long-mode IDT entry @vector at the guest code at @handler. */
+void vm_set_idt_gate(struct vm *vm, uint8_t vector, uint64_t handler);
 void vm_load(struct vm *vm, uint64_t gpa, const char *start, const char *end);
 #define vm_load_code(vm, name) vm_load(vm, CODE_GPA, name##_start, name##_end)
 #define guest_addr(name, sym)	(CODE_GPA + (uint64_t)((sym) - name##_start))
