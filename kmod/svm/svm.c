@@ -197,6 +197,32 @@ static void svm_pick_asid(struct svm_vcpu *svm, struct svm_cpu *sd, int cpu)
 	c->asid = svm->asid;
 }
 
+/*
+ * The shadow the last exit reported covers the instruction at the exit's
+ * RIP (still in save.rip until the next entry): once the core moved RIP
+ * past an instruction it emulated, there is none.
+ */
+static u32 svm_get_interrupt_shadow(struct kvml_vcpu *vcpu)
+{
+	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
+
+	if ((vmcb->control.int_state & SVM_INTERRUPT_SHADOW_MASK) &&
+	    vmcb->save.rip == vcpu->rip)
+		return KVM_X86_SHADOW_INT_STI | KVM_X86_SHADOW_INT_MOV_SS;
+	return 0;
+}
+
+static void svm_set_interrupt_shadow(struct kvml_vcpu *vcpu, u32 mask)
+{
+	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
+
+	vmcb->save.rip = vcpu->rip;
+	if (mask)
+		vmcb->control.int_state |= SVM_INTERRUPT_SHADOW_MASK;
+	else
+		vmcb->control.int_state &= ~SVM_INTERRUPT_SHADOW_MASK;
+}
+
 /* Enter the guest once; IRQs and preemption are off around VMRUN. */
 static int svm_run(struct kvml_vcpu *vcpu)
 {
@@ -218,6 +244,8 @@ static int svm_run(struct kvml_vcpu *vcpu)
 	cpu = smp_processor_id();
 	sd = this_cpu_ptr(&svm_cpus);
 	svm_pick_asid(svm, sd, cpu);
+	if (!svm_get_interrupt_shadow(vcpu))
+		vmcb->control.int_state &= ~SVM_INTERRUPT_SHADOW_MASK;
 	svm_inject_events(svm);
 
 	vmcb->save.rax = vcpu->regs[VCPU_RAX];
@@ -347,23 +375,6 @@ static int svm_set_msr(struct kvml_vcpu *vcpu, u32 index, u64 data,
 	default:
 		return 1;
 	}
-}
-
-static u32 svm_get_interrupt_shadow(struct kvml_vcpu *vcpu)
-{
-	if (to_svm(vcpu)->vmcb->control.int_state & SVM_INTERRUPT_SHADOW_MASK)
-		return KVM_X86_SHADOW_INT_STI | KVM_X86_SHADOW_INT_MOV_SS;
-	return 0;
-}
-
-static void svm_set_interrupt_shadow(struct kvml_vcpu *vcpu, u32 mask)
-{
-	struct vmcb_control_area *c = &to_svm(vcpu)->vmcb->control;
-
-	if (mask)
-		c->int_state |= SVM_INTERRUPT_SHADOW_MASK;
-	else
-		c->int_state &= ~SVM_INTERRUPT_SHADOW_MASK;
 }
 
 static void svm_tsc_offset_changed(struct kvml_vcpu *vcpu)

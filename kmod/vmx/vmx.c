@@ -986,9 +986,13 @@ static int vmx_set_msr(struct kvml_vcpu *vcpu, u32 index, u64 data,
 
 static u32 vmx_get_interrupt_shadow(struct kvml_vcpu *vcpu)
 {
-	u32 intr = to_vmx(vcpu)->intr_state;
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	u32 intr = vmx->intr_state;
 	u32 mask = 0;
 
+	/* None once the core moved RIP past the instruction (vmx_end_shadow). */
+	if (vcpu->rip != vmx->shadow_rip)
+		return 0;
 	if (intr & GUEST_INTR_STATE_STI)
 		mask |= KVM_X86_SHADOW_INT_STI;
 	if (intr & GUEST_INTR_STATE_MOV_SS)
