@@ -279,6 +279,50 @@ static void exception_vectors(void)
 	}
 }
 
+/*
+ * #AC: alignment checking on (CR0.AM, RFLAGS.AC), a misaligned load at
+ * CPL 3.  kvmlite intercepts #AC (a guest could otherwise keep a host CPU
+ * delivering it for ever) and must hand it back to the guest's IDT.  A CPU
+ * that does not check alignment (QEMU TCG) runs on to the UD2 instead.
+ */
+GUEST_CODE(user_ac, ".code64",
+	"mov %cr0, %rax\n"
+	"or $0x40000, %eax\n"
+	"mov %rax, %cr0\n"
+	"push $" STR(SEL_USER_DATA) " + 3\n"
+	"push $0x6800\n"
+	"pushfq\n"
+	"orq $0x40000, (%rsp)\n"
+	"push $" STR(SEL_USER_CODE) " + 3\n"
+	"lea user_ac_cpl3(%rip), %rax\n"
+	"push %rax\n"
+	"iretq\n"
+	"user_ac_cpl3: mov 0x6001, %eax\n"
+	"ud2\n");
+
+static void alignment_check(void)
+{
+	struct vcpu *v = GUEST_VM(user_ac, MODE_LONG);
+	uint64_t *gdt = gpa2hva(v->vm, GDT_GPA);
+	uint64_t *tss_rsp0 = gpa2hva(v->vm, TSS_GPA + 4);
+	uint64_t *pml4 = gpa2hva(v->vm, PML4_GPA);
+	uint64_t *pdpt = gpa2hva(v->vm, PDPT_GPA);
+	uint64_t *pd = gpa2hva(v->vm, PD_GPA);
+	uint32_t vector;
+
+	/* 64-bit code and data segments at DPL 3, user pages, a ring-0 stack. */
+	gdt[SEL_USER_CODE / 8] = 0x00affb000000ffffULL;
+	gdt[SEL_USER_DATA / 8] = 0x00cff3000000ffffULL;
+	pml4[0] |= 4;
+	pdpt[0] |= 4;
+	pd[0] |= 4;
+	*tss_rsp0 = STACK_TOP;
+	vector = run_ucall(v, UC_VECTOR);
+	if (vector == 6)	/* #UD: the load ran on */
+		skip("this CPU does not raise #AC (QEMU TCG does not check alignment)");
+	CHECK_EQ(vector, 17, "#AC reaches the guest");
+}
+
 static const struct tcase cases[] = {
 	CASE(hlt_exit, "HLT exits with KVM_EXIT_HLT, RIP past it"),
 	CASE(hlt_modes, "HLT in real and protected mode"),
@@ -297,6 +341,7 @@ static const struct tcase cases[] = {
 	CASE_ARG(invalid_state, 7, "invalid state: CS.L outside long mode"),
 	CASE(code_from_mmio, "code fetch outside memslots: INTERNAL_ERROR"),
 	CASE(exception_vectors, "guest exceptions reach the guest IDT"),
+	CASE(alignment_check, "#AC at CPL 3 reaches the guest IDT"),
 };
 
 int main(int argc, char **argv)

@@ -141,6 +141,13 @@ static int svm_exit_gp(struct svm_vcpu *svm)
 	return 1;
 }
 
+/* An intercepted #AC goes back to the guest: its error code is 0. */
+static int svm_exit_ac(struct svm_vcpu *svm)
+{
+	kvml_queue_exception(&svm->vcpu, AC_VECTOR, true, 0);
+	return 1;
+}
+
 static int svm_exit_vintr(struct svm_vcpu *svm)
 {
 	struct vmcb *vmcb = svm->vmcb;
@@ -258,6 +265,7 @@ typedef int (*svm_exit_handler)(struct svm_vcpu *svm);
 
 static const svm_exit_handler svm_exit_handlers[] = {
 	[SVM_EXIT_READ_DR0 ... SVM_EXIT_WRITE_DR7] = svm_exit_dr,
+	[SVM_EXIT_EXCP_BASE + AC_VECTOR] = svm_exit_ac,
 	[SVM_EXIT_INTR] = svm_exit_continue,
 	[SVM_EXIT_NMI] = svm_exit_continue,
 	[SVM_EXIT_SMI] = svm_exit_continue,

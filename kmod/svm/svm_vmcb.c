@@ -7,6 +7,7 @@
 #include <linux/gfp.h>
 #include <linux/mm.h>
 #include <asm/msr-index.h>
+#include <asm/trapnr.h>
 
 #include "svm.h"
 
@@ -99,6 +100,13 @@ void svm_vmcb_reset(struct svm_vcpu *svm)
 		svm_set_intercept(vmcb, svm_intercepts[i]);
 	/* Debug registers are emulated: every access traps. */
 	c->intercepts[INTERCEPT_DR] = ~0U;
+	/*
+	 * #AC, so that a guest cannot loop for ever delivering it (an #AC
+	 * raised while delivering #AC, CVE-2015-5307) without the host CPU
+	 * taking an interrupt; the exit reinjects it.  #DB cannot loop that
+	 * way: the guest's DR7 never reaches the hardware.
+	 */
+	c->intercepts[INTERCEPT_EXCEPTION] = BIT(AC_VECTOR);
 	c->iopm_base_pa = __pa(svm_iopm);
 	c->msrpm_base_pa = __pa(svm_msrpm);
 	c->tsc_offset = vcpu->tsc_offset;

@@ -137,15 +137,17 @@ static int vmx_exit_gp(struct vmx_vcpu *vmx)
 	return 1;
 }
 
-/* Only a host NMI (handled at the exit): no exception is intercepted. */
+/*
+ * A host NMI (handled at the exit) or the one intercepted exception, #AC,
+ * which goes back to the guest with its error code (always 0).
+ */
 static int vmx_exit_exception(struct vmx_vcpu *vmx)
 {
 	u32 info = vmx->exit_intr_info;
 
 	if ((info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_HARD_EXCEPTION)
 		kvml_queue_exception(&vmx->vcpu, info & INTR_INFO_VECTOR_MASK,
-				     info & INTR_INFO_DELIVER_CODE_MASK,
-				     vmx->exit_qual);
+				     info & INTR_INFO_DELIVER_CODE_MASK, 0);
 	return 1;
 }
 

@@ -12,6 +12,7 @@
 #include <asm/desc.h>
 #include <asm/msr-index.h>
 #include <asm/processor-flags.h>
+#include <asm/trapnr.h>
 #include <asm/special_insns.h>
 
 #include "vmx.h"
@@ -127,7 +128,8 @@ void vmx_vmcs_setup(struct vmx_vcpu *vmx)
 		vmcs_write(vmx, VIRTUAL_PROCESSOR_ID, vmx->vpid);
 	vmcs_write(vmx, EPT_POINTER, vcpu->vm->npt.root_pa | VMX_EPTP_MT_WB |
 		   VMX_EPTP_PWL_4);
-	vmcs_write(vmx, EXCEPTION_BITMAP, 0);
+	/* #AC: a guest must not loop for ever delivering it (svm_vmcb.c). */
+	vmcs_write(vmx, EXCEPTION_BITMAP, BIT(AC_VECTOR));
 	vmcs_write(vmx, PAGE_FAULT_ERROR_CODE_MASK, 0);
 	vmcs_write(vmx, PAGE_FAULT_ERROR_CODE_MATCH, 0);
 	vmcs_write(vmx, CR3_TARGET_COUNT, 0);

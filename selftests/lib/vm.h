@@ -58,7 +58,10 @@
 #define SEL_CODE16	0x20
 #define SEL_DATA16	0x28
 #define SEL_TSS		0x30
-#define GDT_LIMIT	0x3f
+/* Left empty for tests that go to CPL 3 (they write the descriptors). */
+#define SEL_USER_CODE	0x40
+#define SEL_USER_DATA	0x48
+#define GDT_LIMIT	0x4f
 
 /*
  * ucall ports: the guest writes EAX to one of them with `out %eax, %dx`.
