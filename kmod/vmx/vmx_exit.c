@@ -138,16 +138,20 @@ static int vmx_exit_gp(struct vmx_vcpu *vmx)
 }
 
 /*
- * A host NMI (handled at the exit) or the one intercepted exception, #AC,
- * which goes back to the guest with its error code (always 0).
+ * A host NMI (handled at the exit) or an intercepted exception (#AC),
+ * which goes back to the guest with its error code.
  */
 static int vmx_exit_exception(struct vmx_vcpu *vmx)
 {
 	u32 info = vmx->exit_intr_info;
+	u32 error = 0;
 
-	if ((info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_HARD_EXCEPTION)
-		kvml_queue_exception(&vmx->vcpu, info & INTR_INFO_VECTOR_MASK,
-				     info & INTR_INFO_DELIVER_CODE_MASK, 0);
+	if ((info & INTR_INFO_INTR_TYPE_MASK) != INTR_TYPE_HARD_EXCEPTION)
+		return 1;
+	if (info & INTR_INFO_DELIVER_CODE_MASK)
+		error = vmcs_read(vmx, VM_EXIT_INTR_ERROR_CODE);
+	kvml_queue_exception(&vmx->vcpu, info & INTR_INFO_VECTOR_MASK,
+			     info & INTR_INFO_DELIVER_CODE_MASK, error);
 	return 1;
 }
 
