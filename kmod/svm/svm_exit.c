@@ -49,7 +49,7 @@ void svm_inject_events(struct svm_vcpu *svm)
 		 * an injected event.  It stays pending until the exit shows
 		 * it taken (svm_complete_events()).  Not through EVENTINJ:
 		 * QEMU's emulated SVM can deliver an injected interrupt a
-		 * second time, inside its own handler (see api.rst).
+		 * second time, inside its own handler (design.rst).
 		 */
 		c->int_vector = vcpu->irq_vector;
 		c->int_ctl |= SVM_VIRQ_BITS;
@@ -61,8 +61,12 @@ void svm_inject_events(struct svm_vcpu *svm)
 		vcpu->irq_pending = false;
 	}
 
-	/* Ask for a VINTR exit once the guest can take an interrupt. */
-	if (vcpu->run->request_interrupt_window && !vcpu->irq_pending) {
+	/*
+	 * Ask for a VINTR exit once the guest can take an interrupt: for the
+	 * client, or for a queued one an exception or NMI went in ahead of.
+	 */
+	if ((vcpu->run->request_interrupt_window || vcpu->irq_pending) &&
+	    !svm->virq_injected) {
 		c->int_ctl |= SVM_VIRQ_BITS;
 		svm_set_intercept(vmcb, INTERCEPT_VINTR);
 	}
